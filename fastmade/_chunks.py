@@ -1,0 +1,26 @@
+"""How many rows fit in the working-memory budget.
+
+Work that grows with the number of rows (scoring, sampling, densifying sparse
+input) runs in chunks so that it never holds more than scikit-learn's
+``working_memory`` (``sklearn.set_config``, in MiB) beyond its input and output.
+"""
+
+from sklearn import get_config
+
+
+def chunk_rows(row_bytes, n_rows=None):
+    """Rows per chunk for work that needs ``row_bytes`` of scratch per row.
+
+    Always at least one row, and at most ``n_rows`` when that is given.
+    """
+    budget = get_config()["working_memory"] * 2**20
+    rows = max(1, int(budget // max(row_bytes, 1)))
+    if n_rows is not None:
+        rows = min(rows, max(n_rows, 1))
+    return rows
+
+
+def row_chunks(n_rows, row_bytes):
+    """Slices covering ``range(n_rows)`` in chunks that fit the budget."""
+    step = chunk_rows(row_bytes, n_rows)
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]

@@ -1,0 +1,494 @@
+"""MADEEstimator: the scikit-learn density estimator."""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._conditionals import CONDITIONALS
+from ._made import MADENetwork
+from ._random import make_rng
+from ._masks import (
+    DEGREE_SCHEMES,
+    ORDERINGS,
+    draw_hidden_degrees,
+    draw_orderings,
+    warn_if_lost,
+)
+from ._naive_sampler import sample_member_naive
+from ._network import ACTIVATIONS, init_params
+from ._sampling import sample_network
+from ._training import train
+from ._validation import check_input, dense_chunks
+
+SAMPLERS = {"naive": sample_member_naive}
+
+
+class MADEEstimator(DensityMixin, BaseEstimator):
+    """Density estimation with MADE, the masked autoencoder.
+
+    MADE models ``p(x) = prod_d p(x_d | x_<d)`` with one feed-forward network
+    whose connections are masked so that the output for each input depends only
+    on the inputs before it in an ordering. The log-likelihood is exact and
+    takes one forward pass; sampling generates one dimension after another.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(500,)
+        Number of units in each hidden layer. Layers at least ``n_features - 1``
+        wide let every conditional see all of its predecessors; narrower layers
+        work but drop some connections, with a warning.
+    activation : {"relu", "tanh", "sigmoid"}, default="relu"
+        Activation of the hidden units.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in
+        :class:`~sklearn.neural_network.MLPClassifier`.
+    batch_size : int or "auto", default="auto"
+        Rows per minibatch; ``"auto"`` uses ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Step size of Adam.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows, stop when their
+        log-likelihood stops improving and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of the rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before stopping.
+    tol : float, default=1e-4
+        Improvement (in nats per row) that counts.
+    ordering : {"natural", "random"} or array-like of int, default="natural"
+        Order in which the columns are modelled: left to right, a random
+        permutation per mask member, or a permutation of the column indices
+        (``ordering[0]`` is modelled first).
+    hidden_degrees : {"random", "equal"}, default="random"
+        How hidden units get their degrees: uniformly at random as in the MADE
+        paper, or spread evenly over the range.
+    n_masks : int, default=1
+        Number of mask members. With more than one, training cycles through
+        the members over minibatches and the density is the mean of the
+        members' densities.
+    direct_connections : bool, default=True
+        Add masked direct connections from the inputs to the outputs, so every
+        conditional contains a logistic regression on its predecessors.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the network. Scores are returned in float64 either way.
+    random_state : int, RandomState instance or None, default=None
+        Controls the orderings, degrees, initial weights, validation split and
+        minibatches. The global NumPy random state is never used.
+    verbose : int, default=0
+        Print one line per epoch: training NLL, validation NLL, seconds.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and masks when the data and
+        architecture match.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` had string column names.
+    ordering_ : ndarray of shape (n_masks, n_features_in_)
+        ``ordering_[k, i]`` is the column that member k models i-th.
+    hidden_degrees_ : list of list of ndarray
+        ``hidden_degrees_[k][l]``: degrees of the units of layer l in member k.
+    coefs_ : list of ndarray
+        Weight matrices (hidden layers, output, then direct connections), with
+        input rows and output columns in the order of the features.
+    intercepts_ : list of ndarray
+        Biases of the hidden layers and the output.
+    distribution_ : str
+        The conditional distribution, ``"bernoulli"``.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training NLL (nats per row, without the penalty) after each epoch.
+    validation_scores_ : list of float or None
+        Mean validation log-likelihood after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose weights were kept.
+
+    See Also
+    --------
+    sklearn.neighbors.KernelDensity : Kernel density estimation.
+    sklearn.neural_network.BernoulliRBM : Restricted Boltzmann machine.
+
+    Notes
+    -----
+    Only binary data (0 and 1) is supported; binarise other features first.
+    Scoring costs one forward pass, ``O(n_samples * n_weights)``. Naive sampling
+    costs ``n_features`` forward passes.
+
+    References
+    ----------
+    M. Germain, K. Gregor, I. Murray and H. Larochelle, "MADE: Masked
+    Autoencoder for Distribution Estimation", ICML 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmade import MADEEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> X = (rng.rand(200, 6) < 0.3).astype(float)
+    >>> est = MADEEstimator(hidden_layer_sizes=(20,), random_state=0).fit(X)
+    >>> est.score_samples(X[:3]).shape
+    (3,)
+    >>> est.sample(4, random_state=1).shape
+    (4, 6)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "ordering": [StrOptions(set(ORDERINGS)), "array-like"],
+        "hidden_degrees": [StrOptions(set(DEGREE_SCHEMES))],
+        "n_masks": [Interval(numbers.Integral, 1, None, closed="left")],
+        "direct_connections": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500,),
+        *,
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        ordering="natural",
+        hidden_degrees="random",
+        n_masks=1,
+        direct_connections=True,
+        dtype="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.ordering = ordering
+        self.hidden_degrees = hidden_degrees
+        self.n_masks = n_masks
+        self.direct_connections = direct_connections
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _layer_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if (
+            sizes.ndim != 1
+            or sizes.size == 0
+            or sizes.dtype.kind not in "iu"
+            or (sizes < 1).any()
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive integer or a non-empty "
+                f"sequence of positive integers; got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(size) for size in sizes)
+
+    def _architecture(self, n_features):
+        """What must match for warm_start to continue a previous fit."""
+        ordering = self.ordering if isinstance(self.ordering, str) else tuple(
+            np.asarray(self.ordering).tolist()
+        )
+        return (
+            n_features,
+            self._layer_sizes(),
+            self.activation,
+            ordering,
+            self.hidden_degrees,
+            self.n_masks,
+            self.direct_connections,
+            self.dtype,
+        )
+
+    def _row_bytes(self, n_features):
+        """Bytes of working memory one row takes in a forward pass."""
+        width = 2 * n_features + sum(self._layer_sizes())
+        return 8 * width * max(self.n_masks, 1)
+
+    def _new_network(self, orderings, X_train, rng):
+        """Draw degrees and initial weights for members of the given orderings."""
+        conditional = CONDITIONALS["bernoulli"]
+        layer_sizes = self._layer_sizes()
+        n_features = orderings.shape[1]
+        hidden = [
+            draw_hidden_degrees(layer_sizes, n_features, self.hidden_degrees, rng)
+            for _ in range(self.n_masks)
+        ]
+        weights, biases = init_params(
+            layer_sizes,
+            n_features,
+            conditional.n_params,
+            self.direct_connections,
+            np.dtype(self.dtype),
+            rng,
+        )
+        biases[-1][...] = conditional.initial_bias(X_train)
+        warn_if_lost(zip(orderings, hidden), n_features, self.direct_connections)
+        network = MADENetwork(
+            weights, biases, orderings, hidden, self.activation, conditional
+        )
+        if self.n_masks == 1:
+            # A single member's weights are kept masked: the stored weights are
+            # the effective ones, and masked entries never change in training.
+            for weight, mask in zip(network.weights, network.masks[0]):
+                weight *= mask
+        return network
+
+    def fit(self, X, y=None):
+        """Fit the MADE model on binary data ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of 0/1 values. Pandas frames, sparse matrices and any numeric
+            dtype are accepted.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : MADEEstimator
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, n_features, feature_names = check_input(self, X, reset=True)
+        name = type(self).__name__
+        architecture = self._architecture(n_features)
+        if self.early_stopping and X.shape[0] < 2:
+            raise ValueError(
+                f"{name} with early_stopping=True needs at least 2 samples to "
+                "hold some out for validation, got 1 sample; pass more rows or "
+                "set early_stopping=False."
+            )
+
+        rng = make_rng(self.random_state)
+        reuse = (
+            self.warm_start
+            and hasattr(self, "_network")
+            and self._fit_architecture == architecture
+        )
+        # Read columns in canonical order: the first member's generation order.
+        if reuse:
+            network = copy.deepcopy(self._network)
+        else:
+            orderings = draw_orderings(self.ordering, n_features, self.n_masks, rng)
+        columns = network.orderings[0] if reuse else orderings[0]
+        Xc = np.empty((X.shape[0], n_features), dtype=self.dtype)
+        for rows, chunk in dense_chunks(
+            X, columns, self.dtype, name, self._row_bytes(n_features)
+        ):
+            Xc[rows] = chunk
+
+        X_train, X_valid = Xc, None
+        if self.early_stopping:
+            order = rng.permutation(X.shape[0])
+            n_valid = max(1, int(round(self.validation_fraction * X.shape[0])))
+            n_valid = min(n_valid, X.shape[0] - 1)
+            X_valid, X_train = Xc[order[:n_valid]], Xc[order[n_valid:]]
+
+        if not reuse:
+            network = self._new_network(orderings, X_train, rng)
+
+        batch_size = (
+            min(200, X_train.shape[0])
+            if self.batch_size == "auto"
+            else min(self.batch_size, X_train.shape[0])
+        )
+        history = train(
+            network,
+            X_train,
+            X_valid,
+            alpha=self.alpha,
+            batch_size=batch_size,
+            learning_rate_init=self.learning_rate_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            rng=rng,
+            verbose=self.verbose,
+            name=name,
+        )
+        if not history.converged:
+            warnings.warn(
+                f"{name} stopped after max_iter={self.max_iter} epochs before "
+                "converging; raise max_iter for a better fit.",
+                ConvergenceWarning,
+            )
+
+        self._set_fitted(network, history, n_features, feature_names, architecture)
+        return self
+
+    def _set_fitted(self, network, history, n_features, feature_names, architecture):
+        """Store the fitted state, all at once, after fitting has succeeded."""
+        self._network = network
+        self._fit_architecture = architecture
+        self.n_features_in_ = n_features
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.ordering_ = network.orderings.copy()
+        self.hidden_degrees_ = [
+            [layer.copy() for layer in member] for member in network.hidden_degrees
+        ]
+        self.distribution_ = network.conditional.name
+        self.n_iter_ = history.n_iter
+        self.loss_curve_ = history.loss_curve
+        if self.early_stopping:
+            self.validation_scores_ = history.validation_scores
+            self.best_validation_score_ = history.best_validation_score
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    @property
+    def coefs_(self):
+        """Weight matrices with inputs and outputs in the order of the features."""
+        check_is_fitted(self)
+        network = self._network
+        n_params = network.conditional.n_params
+        to_user = np.argsort(network.orderings[0])
+        out_columns = (to_user[:, None] * n_params + np.arange(n_params)).ravel()
+        coefs = [W.copy() for W in network.weights]
+        coefs[0] = coefs[0][to_user]
+        n_layers = len(network.biases) - 1
+        coefs[n_layers] = coefs[n_layers][:, out_columns]
+        if len(coefs) > n_layers + 1:
+            coefs[-1] = coefs[-1][to_user][:, out_columns]
+        return coefs
+
+    @property
+    def intercepts_(self):
+        """Hidden biases, then the output bias in the order of the features."""
+        check_is_fitted(self)
+        network = self._network
+        n_params = network.conditional.n_params
+        to_user = np.argsort(network.orderings[0])
+        out_columns = (to_user[:, None] * n_params + np.arange(n_params)).ravel()
+        intercepts = [b.copy() for b in network.biases]
+        intercepts[-1] = intercepts[-1][out_columns]
+        return intercepts
+
+    def score_samples(self, X):
+        """Log-likelihood of each row under the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of 0/1 values.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            ``log p(x)`` in nats, float64. Higher means more typical.
+        """
+        check_is_fitted(self)
+        X, _, _ = check_input(self, X, reset=False)
+        network = self._network
+        log_density = np.empty(X.shape[0])
+        for rows, chunk in dense_chunks(
+            X,
+            network.orderings[0],
+            network.dtype,
+            type(self).__name__,
+            self._row_bytes(self.n_features_in_),
+        ):
+            log_density[rows] = network.log_likelihood(chunk)
+        return log_density
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of 0/1 values.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`, in nats per row.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None, method="naive"):
+        """Draw rows from the model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to draw; 0 gives an empty array.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the random numbers (their layout is documented in
+            ``fastmade._sampling``). The same seed gives the same rows.
+        method : {"naive"}, default="naive"
+            ``"naive"`` runs one forward pass per dimension.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Samples as float64 0/1 values, columns in the order of the features.
+        """
+        check_is_fitted(self)
+        if isinstance(n_samples, (bool, np.bool_)) or not isinstance(
+            n_samples, numbers.Integral
+        ):
+            raise TypeError(
+                f"n_samples must be a non-negative integer, got {n_samples!r}."
+            )
+        if n_samples < 0:
+            raise ValueError(
+                f"n_samples must be a non-negative integer, got {n_samples}."
+            )
+        if method not in SAMPLERS:
+            raise ValueError(
+                f"method must be one of {sorted(SAMPLERS)}, got {method!r}."
+            )
+
+        network = self._network
+        Xc = sample_network(network, int(n_samples), random_state, SAMPLERS[method])
+        X = np.empty(Xc.shape, dtype=np.float64)
+        X[:, network.orderings[0]] = Xc
+        return X

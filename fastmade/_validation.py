@@ -1,0 +1,69 @@
+"""Checks of user data, done once and before any state changes.
+
+scikit-learn's ``validate_data`` handles shapes, NaN, inf, complex data, feature
+counts and feature names; this module adds what MADE needs on top: numeric,
+binary values, and dense chunks of rows in canonical column order.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+from ._chunks import row_chunks
+
+ACCEPTED_SPARSE = ("csr", "csc", "coo")
+
+
+def check_input(estimator, X, *, reset):
+    """Validate ``X`` for ``estimator`` and return it as an array or CSR matrix.
+
+    With ``reset=True`` the feature count and names are read, not stored: the
+    caller stores them once fitting has succeeded, so a failing ``fit`` leaves a
+    fitted model as it was.
+
+    Returns
+    -------
+    X : ndarray or scipy.sparse.csr_matrix
+    n_features : int
+    feature_names : ndarray or None
+    """
+    target = type(estimator)() if reset else estimator
+    X = validate_data(
+        target,
+        X,
+        reset=reset,
+        accept_sparse=ACCEPTED_SPARSE,
+        dtype="numeric",
+        ensure_min_features=1,
+    )
+    if sp.issparse(X):
+        X = X.tocsr()
+    return X, X.shape[1], getattr(target, "feature_names_in_", None)
+
+
+def check_binary(X, name, first_row=0):
+    """Raise a ValueError naming a bad entry if dense ``X`` holds anything but 0, 1."""
+    bad = (X != 0) & (X != 1)
+    if not bad.any():
+        return
+    row, column = np.argwhere(bad)[0]
+    value = X[row, column]
+    raise ValueError(
+        f"{name} models binary data: every value must be 0 or 1, but column "
+        f"{column} holds {value.item()!r} (row {first_row + row}). Binarise the "
+        "features first, for example with sklearn.preprocessing.Binarizer."
+    )
+
+
+def dense_chunks(X, columns, dtype, name, row_bytes):
+    """Yield ``(rows, chunk)``: dense, binary-checked rows in ``columns`` order.
+
+    Sparse input is densified a chunk at a time, so memory holds the input,
+    one chunk and whatever the caller keeps.
+    """
+    n_rows = X.shape[0]
+    for rows in row_chunks(n_rows, row_bytes):
+        chunk = X[rows]
+        chunk = chunk.toarray() if sp.issparse(chunk) else chunk
+        check_binary(chunk, name, rows.start)
+        yield rows, np.asarray(chunk[:, columns], dtype=dtype)
