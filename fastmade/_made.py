@@ -44,6 +44,26 @@ class MADENetwork:
             for degrees, hidden in zip(self.input_degrees, hidden_degrees)
         ]
 
+    def __getstate__(self):
+        # Sorted copies are a cache: rebuilt on demand, never stored.
+        state = self.__dict__.copy()
+        state.pop("_sorted", None)
+        return state
+
+    def sorted_member(self, member, build):
+        """``build(self, member)``, computed once per member and then kept.
+
+        Callers that change the weights must call :meth:`forget_sorted`.
+        """
+        cache = self.__dict__.setdefault("_sorted", {})
+        if member not in cache:
+            cache[member] = build(self, member)
+        return cache[member]
+
+    def forget_sorted(self):
+        """Drop the sorted copies, after the weights changed."""
+        self.__dict__.pop("_sorted", None)
+
     @property
     def n_masks(self):
         return len(self.masks)

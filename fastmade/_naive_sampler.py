@@ -25,11 +25,20 @@ def sample_member_naive(network, member, noise):
     Xc : ndarray of shape (n_samples, n_features)
         Samples in canonical order, in the network's dtype.
     """
+    return naive_passes(network, member, noise, network.generation_order(member))
+
+
+def naive_passes(network, member, noise, order):
+    """Fill the canonical inputs ``order`` one forward pass each, in that order.
+
+    With the member's full generation order this is naive sampling; a prefix of
+    it runs the first passes only, which costs the same per pass.
+    """
     n_params = network.conditional.n_params
     Xc = np.zeros((noise.shape[0], network.n_features), dtype=network.dtype)
     # The masks do not change between passes, so mask the weights once.
     masked = apply_masks(network.weights, network.masks[member])
-    for step, d in enumerate(network.generation_order(member)):
+    for step, d in enumerate(order):
         out, _ = forward(masked, network.biases, Xc, network.activation)
         columns = out[:, d * n_params : (d + 1) * n_params]
         Xc[:, d] = network.conditional.sample(columns, noise[:, step])

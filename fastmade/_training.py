@@ -94,6 +94,7 @@ def train(
     -------
     history : TrainingHistory
     """
+    network.forget_sorted()
     params = network.weights + network.biases
     optimiser = Adam(params, learning_rate_init)
     history = TrainingHistory()

@@ -1,0 +1,204 @@
+"""Print fastmade's speed tables, and draw them when matplotlib is installed.
+
+Usage::
+
+    python benchmarks/compare.py sampling [--repeats 3] [--plot sampling.png]
+
+``sampling`` times, for each shape, naive sampling (one forward pass per
+dimension), cached sampling (the compiled kernel) and one ``score_samples`` call
+on the same number of rows, all float32 in one process, as medians of
+``--repeats`` runs. Where naive sampling would take longer than ``--budget``
+seconds a run, its time is measured over the first passes and scaled to all D
+passes (every pass is one full forward of the same rows, so the passes cost the
+same); such entries are marked ``*``. If PyTorch is installed, a PyTorch CPU
+MADE of the same shape is sampled the way public implementations do it (D full
+passes), with the same thread count.
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info
+
+from fastmade import MADEEstimator
+
+DIMENSIONS = (64, 256, 784)
+HIDDEN = ((500,), (500, 500))
+ROWS = (1, 100, 1000, 10000)
+
+
+def median_time(function, repeats):
+    """Median wall time of ``function()`` over ``repeats`` runs, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def random_model(n_features, hidden, seed=0):
+    """A MADE fitted for one epoch on random binary rows: real weights and masks."""
+    rng = np.random.RandomState(seed)
+    X = (rng.rand(256, n_features) < 0.3).astype(np.float32)
+    est = MADEEstimator(
+        hidden_layer_sizes=hidden, max_iter=1, early_stopping=False, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+def naive_time(sample_passes, n_features, repeats, budget):
+    """Median time of all D passes, measured in full or scaled from a prefix.
+
+    ``sample_passes(k)`` runs the first k passes of naive sampling.
+    """
+    probe = median_time(lambda: sample_passes(1), 1)
+    if probe * n_features <= budget:
+        return median_time(lambda: sample_passes(n_features), repeats), False
+    passes = max(1, min(n_features, int(budget / probe)))
+    return median_time(lambda: sample_passes(passes), repeats) * n_features / passes, True
+
+
+def fastmade_naive_passes(est, n_rows):
+    """Run the first k passes of fastmade's naive sampler on ``n_rows`` rows."""
+    from fastmade._naive_sampler import naive_passes
+
+    network = est._network
+    noise = np.random.RandomState(0).random_sample((n_rows, network.n_features, 1))
+    order = network.generation_order(0)
+    return lambda passes: naive_passes(network, 0, noise, order[:passes])
+
+
+def torch_naive_passes(est, n_rows):
+    """The first k passes of D-pass sampling with a PyTorch MADE of the same shape."""
+    import torch
+
+    network = est._network
+    masked = [
+        torch.from_numpy(np.ascontiguousarray((W * M).T))
+        for W, M in zip(network.weights, network.masks[0])
+    ]
+    biases = [torch.from_numpy(b) for b in network.biases]
+    n_layers = len(biases) - 1
+    direct = len(masked) > n_layers + 1
+
+    def forward(x):
+        h = x
+        for layer in range(n_layers):
+            h = torch.relu(torch.nn.functional.linear(h, masked[layer], biases[layer]))
+        out = torch.nn.functional.linear(h, masked[n_layers], biases[n_layers])
+        if direct:
+            out = out + torch.nn.functional.linear(x, masked[n_layers + 1])
+        return out
+
+    def run(passes):
+        x = torch.zeros(n_rows, network.n_features)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for d in range(passes):
+                p = torch.sigmoid(forward(x)[:, d])
+                x[:, d] = torch.bernoulli(p, generator=generator)
+
+    return run
+
+
+def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
+    """Rows of the sampling table, printed as they are measured."""
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+
+    header = "| D | hidden | N | naive (s) | cached (s) | speedup | cached / score |"
+    if torch is not None:
+        header += " PyTorch naive (s) | speedup vs PyTorch |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    table = []
+    for n_features in dimensions:
+        for hidden in hidden_sizes:
+            est = random_model(n_features, hidden)
+            for n_rows in rows:
+                X = est.sample(n_rows, random_state=0)
+                est.sample(n_rows, random_state=0)  # warm the sorted copies
+                cached = median_time(lambda: est.sample(n_rows, random_state=0), repeats)
+                score = median_time(lambda: est.score_samples(X), repeats)
+                naive, scaled = naive_time(
+                    fastmade_naive_passes(est, n_rows), n_features, repeats, budget
+                )
+                row = dict(D=n_features, hidden=hidden, N=n_rows, naive=naive,
+                           scaled=scaled, cached=cached, score=score)
+                line = (
+                    f"| {n_features} | {hidden} | {n_rows} | "
+                    f"{naive:.4g}{'*' if scaled else ''} | {cached:.4g} | "
+                    f"{naive / cached:.0f} | {cached / score:.2f} |"
+                )
+                if torch is not None:
+                    row["torch"], row["torch_scaled"] = naive_time(
+                        torch_naive_passes(est, n_rows), n_features, repeats, budget
+                    )
+                    line += (
+                        f" {row['torch']:.4g}{'*' if row['torch_scaled'] else ''} |"
+                        f" {row['torch'] / cached:.0f} |"
+                    )
+                print(line, flush=True)
+                table.append(row)
+    return table
+
+
+def plot_sampling(table, path):
+    """Speedup of cached over naive sampling against N, one line per shape."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    shapes = sorted({(row["D"], row["hidden"]) for row in table})
+    for n_features, hidden in shapes:
+        rows = [r for r in table if (r["D"], r["hidden"]) == (n_features, hidden)]
+        ax.plot([r["N"] for r in rows], [r["naive"] / r["cached"] for r in rows],
+                marker="o", label=f"D={n_features}, hidden={hidden}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("samples drawn (N)")
+    ax.set_ylabel("naive time / cached time")
+    ax.set_title("fastmade: cached against naive sampling, float32")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table", choices=["sampling"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=20.0,
+                        help="seconds a naive run may take before it is scaled")
+    parser.add_argument("--dimensions", type=int, nargs="+", default=DIMENSIONS)
+    parser.add_argument("--rows", type=int, nargs="+", default=ROWS)
+    parser.add_argument("--plot", help="write the figure to this PNG file")
+    args = parser.parse_args()
+
+    blas = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
+    print(f"BLAS and OpenMP pools (api, threads): {blas}\n")
+    table = sampling_table(args.repeats, args.budget, args.dimensions, HIDDEN, args.rows)
+    if args.plot:
+        try:
+            plot_sampling(table, args.plot)
+        except ImportError:
+            print("matplotlib is not installed: no plot")
+
+
+if __name__ == "__main__":
+    main()

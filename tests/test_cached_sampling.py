@@ -1,0 +1,119 @@
+"""Cached sampling returns what naive sampling returns, for every architecture."""
+
+import numpy as np
+import pytest
+import sklearn
+
+from fastmade import MADEEstimator
+from fastmade import _cached_sampler
+from fastmade._cached_sampling import sort_member
+from fastmade._chunks import chunk_rows
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
+
+
+def random_model(seed):
+    """A briefly fitted model with an architecture drawn at random."""
+    rng = np.random.RandomState(seed)
+    n_features = int(rng.choice([1, 2, 3, 7, 20, 64, 150, 300]))
+    n_layers = int(rng.randint(1, 4))
+    widths = tuple(
+        int(rng.choice([1, max(1, n_features // 3), n_features + 5, 40]))
+        for _ in range(n_layers)
+    )
+    params = dict(
+        hidden_layer_sizes=widths,
+        activation=str(rng.choice(["relu", "tanh", "sigmoid"])),
+        ordering=str(rng.choice(["natural", "random"])),
+        hidden_degrees=str(rng.choice(["random", "equal"])),
+        n_masks=int(rng.choice([1, 1, 3])),
+        direct_connections=bool(rng.rand() < 0.5),
+        dtype=str(rng.choice(["float32", "float64"])),
+        max_iter=2,
+        random_state=seed,
+    )
+    X = (rng.rand(60, n_features) < rng.uniform(0.2, 0.8, n_features)).astype(float)
+    return MADEEstimator(**params).fit(X)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_cached_and_naive_samples_agree(seed):
+    est = random_model(seed)
+
+    cached = est.sample(300, random_state=seed, method="cached")
+    naive = est.sample(300, random_state=seed, method="naive")
+
+    assert cached.shape == naive.shape == (300, est.n_features_in_)
+    assert np.mean(cached == naive) >= 0.999
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_kernel_conditionals_match_the_numpy_forward_pass(seed):
+    est = random_model(seed)
+    network = est._network
+    tolerance = 1e-5 if network.dtype == np.float32 else 1e-10
+
+    for member in range(network.n_masks):
+        sorted_member = sort_member(network, member)
+        noise = np.random.RandomState(seed).random_sample((50, network.n_features, 1))
+        generated = np.empty((50, network.n_features), dtype=network.dtype)
+        params = np.empty_like(generated)
+        _cached_sampler.sample_member(
+            sorted_member.weights, sorted_member.biases, sorted_member.degrees,
+            sorted_member.out_weight, sorted_member.out_bias,
+            sorted_member.direct_weight,
+            _cached_sampler.ACTIVATIONS[network.activation],
+            _cached_sampler.CONDITIONALS["bernoulli"],
+            noise, generated, params_out=params,
+        )
+        order = sorted_member.generation_order
+        Xc = np.empty_like(generated)
+        Xc[:, order] = generated
+        expected = network.member_output(member, Xc)[:, order]
+
+        scale = max(1.0, np.abs(expected).max())
+        np.testing.assert_allclose(params, expected, rtol=0, atol=tolerance * scale)
+
+
+def test_samples_do_not_depend_on_the_thread_count():
+    est = random_model(5).set_params(n_jobs=1)
+    one = est.sample(2000, random_state=0)
+    two = est.set_params(n_jobs=2).sample(2000, random_state=0)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_samples_do_not_depend_on_the_chunk_size():
+    est = random_model(7)
+    network = est._network
+    with sklearn.config_context(working_memory=0.01):
+        step = chunk_rows(8 * network.n_features * 3)
+        across = est.sample(step + 1, random_state=3)
+    whole = est.sample(step + 1, random_state=3)
+    # The budget is small enough that the first call really ran in two chunks.
+    assert step < 1000
+    np.testing.assert_array_equal(across, whole)
+
+
+def test_cached_is_the_default_method():
+    est = random_model(3)
+    np.testing.assert_array_equal(
+        est.sample(100, random_state=2), est.sample(100, random_state=2, method="cached")
+    )
+
+
+@pytest.mark.parametrize("n_samples", [0, 1])
+def test_tiny_sample_counts(n_samples):
+    est = random_model(11)
+    samples = est.sample(n_samples, random_state=0)
+    assert samples.shape == (n_samples, est.n_features_in_)
+    assert set(np.unique(samples)) <= {0.0, 1.0}
+
+
+def test_negative_thread_count_means_all_processors():
+    est = random_model(2).set_params(n_jobs=-1)
+    np.testing.assert_array_equal(
+        est.sample(50, random_state=1), est.set_params(n_jobs=1).sample(50, random_state=1)
+    )
