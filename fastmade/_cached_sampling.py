@@ -2,10 +2,9 @@
 
 The kernel (``_cached_sampler.pyx`` over ``csrc/cached_sampler.c``) wants one
 member in sorted coordinates: inputs in the member's generation order and the
-units of every hidden layer sorted by degree, so that each unit reads a prefix
-of the layer below. Members share weights but not degrees, so each member gets
-its own permuted copy, built once and kept until the weights change. A single
-member whose degrees are already sorted (the usual case) needs no copy at all.
+units of every hidden layer sorted by degree (see ``_layouts``). Each member
+gets its own permuted copy, built once and kept until the weights change; a
+single member needs no copy at all.
 """
 
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _cached_sampler
+from ._layouts import to_sorted
 
 
 @dataclass
 class SortedMember:
-    """One member's parameters in sorted coordinates."""
+    """One member's parameters in sorted coordinates (see ``_layouts``)."""
 
     weights: list
     biases: list
@@ -28,51 +28,22 @@ class SortedMember:
     generation_order: np.ndarray
 
 
-def _take(array, rows=None, columns=None):
-    """``array[rows][:, columns]`` as a C-contiguous array, copying only if needed."""
-    if rows is not None:
-        array = array[rows]
-    if columns is not None:
-        array = array[:, columns]
-    return np.ascontiguousarray(array)
-
-
-def _identity_or(permutation):
-    """None when ``permutation`` changes nothing, else the permutation."""
-    return None if np.array_equal(permutation, np.arange(permutation.size)) else permutation
-
-
 def sort_member(network, member):
     """Build the sorted copy of one member of a :class:`MADENetwork`."""
-    n_layers = len(network.biases) - 1
-    n_params = network.conditional.n_params
-    order = network.generation_order(member)
-    inputs = _identity_or(order)
-    outputs = None
-    if inputs is not None:
-        outputs = (order[:, None] * n_params + np.arange(n_params)).ravel()
-
-    hidden = network.hidden_degrees[member]
-    units = [_identity_or(np.argsort(layer, kind="stable")) for layer in hidden]
-    weights, biases, degrees = [], [], []
-    previous = inputs
-    for layer in range(n_layers):
-        weights.append(_take(network.weights[layer], previous, units[layer]))
-        biases.append(_take(network.biases[layer], units[layer]))
-        degrees.append(_take(hidden[layer], units[layer]))
-        previous = units[layer]
-
-    direct = None
-    if len(network.weights) > n_layers + 1:
-        direct = _take(network.weights[n_layers + 1], inputs, outputs)
+    layout = network.member_layout(member)
+    weights = [
+        to_sorted(W, *perms) for W, perms in zip(network.weights, layout.weight_perms)
+    ]
+    biases = [to_sorted(b, perm) for b, perm in zip(network.biases, layout.bias_perms)]
+    n_layers = len(biases) - 1
     return SortedMember(
-        weights=weights,
-        biases=biases,
-        degrees=degrees,
-        out_weight=_take(network.weights[n_layers], previous, outputs),
-        out_bias=_take(network.biases[n_layers], outputs),
-        direct_weight=direct,
-        generation_order=order,
+        weights=weights[:n_layers],
+        biases=biases[:n_layers],
+        degrees=layout.degrees,
+        out_weight=weights[n_layers],
+        out_bias=biases[n_layers],
+        direct_weight=weights[n_layers + 1] if len(weights) > n_layers + 1 else None,
+        generation_order=layout.generation_order,
     )
 
 
@@ -83,7 +54,7 @@ def sample_member_cached(network, member, noise, n_jobs=1):
     :func:`fastmade._naive_sampler.sample_member_naive`, plus ``n_jobs``, the
     number of threads the tiles of rows are spread over.
     """
-    sorted_member = network.sorted_member(member, sort_member)
+    sorted_member = network.cached(("sorted", member), sort_member, member)
     n_rows = noise.shape[0]
     generated = np.empty((n_rows, network.n_features), dtype=network.dtype)
     _cached_sampler.sample_member(
@@ -99,7 +70,7 @@ def sample_member_cached(network, member, noise, n_jobs=1):
         generated,
         n_jobs=n_jobs,
     )
-    if _identity_or(sorted_member.generation_order) is None:
+    if network.member_layout(member).input_perm is None:
         return generated
     Xc = np.empty_like(generated)
     Xc[:, sorted_member.generation_order] = generated

@@ -25,6 +25,7 @@ from ._masks import (
 from ._cached_sampling import sample_member_cached
 from ._naive_sampler import sample_member_naive
 from ._network import ACTIVATIONS, init_params
+from ._products import MASKED_PRODUCTS
 from ._sampling import sample_network
 from ._training import train
 from ._validation import check_input, dense_chunks
@@ -90,6 +91,11 @@ class MADEEstimator(DensityMixin, BaseEstimator):
     warm_start : bool, default=False
         Continue from the previous fit's weights and masks when the data and
         architecture match.
+    masked_product : {"staircase", "dense"}, default="staircase"
+        How training and scoring multiply by the masked weights: the compiled
+        staircase kernel, which skips the zero half of every mask, or dense
+        products of weights times masks, the reference. Both give the same
+        results up to rounding.
     n_jobs : int or None, default=None
         Threads for cached sampling; ``None`` means 1 unless in a
         :func:`joblib.parallel_config` context, -1 means all processors. The
@@ -172,6 +178,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "masked_product": [StrOptions(set(MASKED_PRODUCTS))],
         "n_jobs": [numbers.Integral, None],
     }
 
@@ -196,6 +203,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        masked_product="staircase",
         n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -216,6 +224,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.masked_product = masked_product
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
@@ -278,7 +287,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         biases[-1][...] = conditional.initial_bias(X_train)
         warn_if_lost(zip(orderings, hidden), n_features, self.direct_connections)
         network = MADENetwork(
-            weights, biases, orderings, hidden, self.activation, conditional
+            weights, biases, orderings, hidden, self.activation, conditional,
+            self.masked_product,
         )
         if self.n_masks == 1:
             # A single member's weights are kept masked: the stored weights are
@@ -341,6 +351,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
 
         if not reuse:
             network = self._new_network(orderings, X_train, rng)
+        network.masked_product = self.masked_product
 
         batch_size = (
             min(200, X_train.shape[0])

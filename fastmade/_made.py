@@ -10,8 +10,10 @@ would not give a normalised density.
 import numpy as np
 from scipy.special import logsumexp
 
+from ._layouts import member_layout
 from ._masks import canonical_input_degrees, member_masks
-from ._network import apply_masks, forward
+from ._network import forward
+from ._products import MemberProducts
 
 
 class MADENetwork:
@@ -27,9 +29,21 @@ class MADENetwork:
         ``hidden_degrees[k][l]``: degrees of the units of layer l for member k.
     activation : str
     conditional : class from ``_conditionals``
+    masked_product : {"staircase", "dense"}, default="staircase"
+        How the masked products are computed (see ``_products``).
     """
 
-    def __init__(self, weights, biases, orderings, hidden_degrees, activation, conditional):
+    def __init__(
+        self,
+        weights,
+        biases,
+        orderings,
+        hidden_degrees,
+        activation,
+        conditional,
+        masked_product="staircase",
+    ):
+        self.masked_product = masked_product
         self.weights = weights
         self.biases = biases
         self.orderings = orderings
@@ -45,24 +59,30 @@ class MADENetwork:
         ]
 
     def __getstate__(self):
-        # Sorted copies are a cache: rebuilt on demand, never stored.
+        # Derived values are a cache: rebuilt on demand, never stored.
         state = self.__dict__.copy()
-        state.pop("_sorted", None)
+        state.pop("_cache", None)
         return state
 
-    def sorted_member(self, member, build):
-        """``build(self, member)``, computed once per member and then kept.
+    def cached(self, key, build, member):
+        """``build(self, member)``, computed once per key and then kept.
 
         Callers that change the weights must call :meth:`forget_sorted`.
         """
-        cache = self.__dict__.setdefault("_sorted", {})
-        if member not in cache:
-            cache[member] = build(self, member)
-        return cache[member]
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = build(self, member)
+        return cache[key]
+
+    def member_layout(self, member):
+        """The :class:`~fastmade._layouts.MemberLayout` of one member."""
+        return self.cached(("layout", member), member_layout, member)
 
     def forget_sorted(self):
-        """Drop the sorted copies, after the weights changed."""
-        self.__dict__.pop("_sorted", None)
+        """Drop the sorted copies of the weights, after the weights changed."""
+        cache = self.__dict__.get("_cache", {})
+        for key in [key for key in cache if key[0] != "layout"]:
+            del cache[key]
 
     @property
     def n_masks(self):
@@ -82,16 +102,24 @@ class MADENetwork:
 
     def member_output(self, member, Xc):
         """Conditional parameters of ``member`` for canonical inputs ``Xc``."""
-        masked = apply_masks(self.weights, self.masks[member])
-        out, _ = forward(masked, self.biases, Xc, self.activation)
-        return out
+        member_products = MemberProducts(self, member, self.masked_product)
+        X = member_products.inputs(Xc)
+        out, _ = forward(
+            member_products.products, member_products.biases, X, self.activation
+        )
+        return member_products.outputs(out)
 
     def log_likelihood(self, Xc):
         """log p(x) in nats for every row of canonical inputs ``Xc`` (float64)."""
         per_member = np.empty((self.n_masks, Xc.shape[0]))
         for member in range(self.n_masks):
-            out = self.member_output(member, Xc).astype(np.float64)
-            per_member[member] = self.conditional.log_prob(Xc, out).sum(axis=1)
+            member_products = MemberProducts(self, member, self.masked_product)
+            X = member_products.inputs(Xc)
+            out, _ = forward(
+                member_products.products, member_products.biases, X, self.activation
+            )
+            log_prob = self.conditional.log_prob(X, out.astype(np.float64))
+            per_member[member] = log_prob.sum(axis=1)
         if self.n_masks == 1:
             return per_member[0]
         return logsumexp(per_member, axis=0) - np.log(self.n_masks)

@@ -7,6 +7,7 @@ the reference for the cached kernel and as the baseline of the benchmarks.
 import numpy as np
 
 from ._network import apply_masks, forward
+from ._products import DenseProducts
 
 
 def sample_member_naive(network, member, noise):
@@ -37,9 +38,10 @@ def naive_passes(network, member, noise, order):
     n_params = network.conditional.n_params
     Xc = np.zeros((noise.shape[0], network.n_features), dtype=network.dtype)
     # The masks do not change between passes, so mask the weights once.
-    masked = apply_masks(network.weights, network.masks[member])
+    masks = network.masks[member]
+    products = DenseProducts(apply_masks(network.weights, masks), masks)
     for step, d in enumerate(order):
-        out, _ = forward(masked, network.biases, Xc, network.activation)
+        out, _ = forward(products, network.biases, Xc, network.activation)
         columns = out[:, d * n_params : (d + 1) * n_params]
         Xc[:, d] = network.conditional.sample(columns, noise[:, step])
     return Xc

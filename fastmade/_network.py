@@ -56,16 +56,17 @@ def apply_masks(weights, masks):
     return [W * M for W, M in zip(weights, masks)]
 
 
-def forward(masked, biases, X, activation):
+def forward(products, biases, X, activation):
     """Run the network on ``X``.
 
     Parameters
     ----------
-    masked : list of ndarray
-        Masked weights, as returned by :func:`apply_masks`.
+    products : DenseProducts or StaircaseProducts
+        The masked products of the weights (see ``_products``).
     biases : list of ndarray
+        In the coordinates of ``products``.
     X : ndarray of shape (n_samples, n_features)
-        Inputs in canonical order, in the dtype of the weights.
+        Inputs in the coordinates of ``products``, in the dtype of the weights.
     activation : {"relu", "tanh", "sigmoid"}
 
     Returns
@@ -79,23 +80,24 @@ def forward(masked, biases, X, activation):
     hidden = [X]
     h = X
     for layer in range(n_layers):
-        h = activate(h @ masked[layer] + biases[layer], activation)
+        a = products.forward(h, layer)
+        a += biases[layer]
+        h = activate(a, activation)
         hidden.append(h)
 
-    out = h @ masked[n_layers]
+    out = products.forward(h, n_layers)
     out += biases[n_layers]
-    if len(masked) > n_layers + 1:
-        out += X @ masked[n_layers + 1]
+    if len(products.masked) > n_layers + 1:
+        products.forward(X, n_layers + 1, out=out)
     return out, hidden
 
 
-def backward(masked, masks, hidden, d_out, activation):
+def backward(products, hidden, d_out, activation):
     """Gradients of a loss with respect to every parameter.
 
     Parameters
     ----------
-    masked, masks : list of ndarray
-        Masked weights and their masks.
+    products : DenseProducts or StaircaseProducts
     hidden : list of ndarray
         As returned by :func:`forward`.
     d_out : ndarray of shape (n_samples, n_features * n_params)
@@ -105,23 +107,23 @@ def backward(masked, masks, hidden, d_out, activation):
     Returns
     -------
     grad_weights, grad_biases : list of ndarray
-        In the order of ``weights`` and ``biases``; weight gradients are zero
-        outside their masks.
+        In the order and coordinates of the products and biases; weight
+        gradients are zero outside their masks.
     """
     n_layers = len(hidden) - 1
-    grad_weights = [None] * len(masked)
+    grad_weights = [None] * len(products.masked)
     grad_biases = [None] * (n_layers + 1)
 
-    grad_weights[n_layers] = (hidden[-1].T @ d_out) * masks[n_layers]
+    grad_weights[n_layers] = products.grad_weight(hidden[-1], d_out, n_layers)
     grad_biases[n_layers] = d_out.sum(axis=0)
-    if len(masked) > n_layers + 1:
-        grad_weights[n_layers + 1] = (hidden[0].T @ d_out) * masks[n_layers + 1]
+    if len(products.masked) > n_layers + 1:
+        grad_weights[n_layers + 1] = products.grad_weight(hidden[0], d_out, n_layers + 1)
 
-    d_h = d_out @ masked[n_layers].T
+    d_h = products.grad_input(d_out, n_layers)
     for layer in range(n_layers - 1, -1, -1):
         d_a = d_h * activation_slope(hidden[layer + 1], activation)
-        grad_weights[layer] = (hidden[layer].T @ d_a) * masks[layer]
+        grad_weights[layer] = products.grad_weight(hidden[layer], d_a, layer)
         grad_biases[layer] = d_a.sum(axis=0)
         if layer > 0:
-            d_h = d_a @ masked[layer].T
+            d_h = products.grad_input(d_a, layer)
     return grad_weights, grad_biases

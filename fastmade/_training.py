@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._adam import Adam
-from ._network import apply_masks, backward, forward
+from ._network import backward, forward
+from ._products import MemberProducts
 
 
 @dataclass
@@ -38,24 +39,23 @@ def objective(network, member, X_batch, alpha):
     grads : list of ndarray
         Gradients of ``loss`` in the order ``weights + biases``.
     """
-    masks = network.masks[member]
-    masked = apply_masks(network.weights, masks)
-    out, hidden = forward(masked, network.biases, X_batch, network.activation)
+    member_products = MemberProducts(network, member, network.masked_product)
+    products = member_products.products
+    X = member_products.inputs(X_batch)
+    out, hidden = forward(products, member_products.biases, X, network.activation)
 
-    n_rows = X_batch.shape[0]
+    n_rows = X.shape[0]
     conditional = network.conditional
-    nll = -float(conditional.log_prob(X_batch, out).sum()) / n_rows
-    d_out = conditional.grad(X_batch, out)
+    nll = -float(conditional.log_prob(X, out).sum()) / n_rows
+    d_out = conditional.grad(X, out)
     d_out /= n_rows
-    grad_weights, grad_biases = backward(
-        masked, masks, hidden, d_out, network.activation
-    )
+    grad_weights, grad_biases = backward(products, hidden, d_out, network.activation)
 
     penalty = 0.0
-    for grad, weight in zip(grad_weights, masked):
+    for grad, weight in zip(grad_weights, products.masked):
         grad += (alpha / n_rows) * weight
         penalty += 0.5 * alpha * float(np.vdot(weight, weight)) / n_rows
-    return nll + penalty, nll, grad_weights + grad_biases
+    return nll + penalty, nll, member_products.stored_gradients(grad_weights, grad_biases)
 
 
 def train(
