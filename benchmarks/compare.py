@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/compare.py sampling [--repeats 3] [--plot sampling.png]
+    python benchmarks/compare.py products [--repeats 3]
 
 ``sampling`` times, for each shape, naive sampling (one forward pass per
 dimension), cached sampling (the compiled kernel) and one ``score_samples`` call
@@ -13,6 +14,12 @@ passes (every pass is one full forward of the same rows, so the passes cost the
 same); such entries are marked ``*``. If PyTorch is installed, a PyTorch CPU
 MADE of the same shape is sampled the way public implementations do it (D full
 passes), with the same thread count.
+
+``products`` times the masked products: one forward pass of a batch and one
+training epoch (at least 20000 rows) with dense products (weights times masks)
+and with the staircase kernel, and ``score_samples`` throughput; with PyTorch
+installed, one epoch of a PyTorch MADE of the same shape (weights times masks,
+Adam, the same batch size and thread count).
 """
 
 import argparse
@@ -29,6 +36,8 @@ from fastmade import MADEEstimator
 DIMENSIONS = (64, 256, 784)
 HIDDEN = ((500,), (500, 500))
 ROWS = (1, 100, 1000, 10000)
+PRODUCT_HIDDEN = ((500,), (1000, 1000))
+BATCHES = (100, 10000)
 
 
 def median_time(function, repeats):
@@ -154,6 +163,129 @@ def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
     return table
 
 
+def epoch_rows(batch_size):
+    """Rows of the timed epoch: a few minibatches, at least 20000 rows."""
+    return max(20000, 2 * batch_size)
+
+
+def time_epoch(est, X, repeats):
+    """Median time of one training epoch of ``est`` on ``X`` (no early stopping)."""
+    est.set_params(max_iter=1, early_stopping=False, warm_start=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X[:2])  # build the network once, outside the timing
+        est.set_params(warm_start=True)
+        return median_time(lambda: est.fit(X), repeats)
+
+
+def time_forward(network, kind, X, repeats):
+    """Median time of one member-0 forward pass with the given products."""
+    from fastmade._network import forward
+    from fastmade._products import MemberProducts
+
+    network.masked_product = kind
+
+    def run():
+        member = MemberProducts(network, 0, kind)
+        forward(member.products, member.biases, member.inputs(X), network.activation)
+
+    return median_time(run, repeats)
+
+
+def torch_epoch(est, X, batch_size, repeats):
+    """Median time of one epoch of a PyTorch MADE of the same shape.
+
+    Weights times masks in every step, Adam, the same batch size and threads.
+    """
+    import torch
+
+    network = est._network
+    weights = [torch.nn.Parameter(torch.from_numpy(W.T.copy())) for W in network.weights]
+    biases = [torch.nn.Parameter(torch.from_numpy(b.copy())) for b in network.biases]
+    masks = [torch.from_numpy(M.T.copy()) for M in network.masks[0]]
+    n_layers = len(biases) - 1
+    direct = len(weights) > n_layers + 1
+    optimiser = torch.optim.Adam(weights + biases, lr=1e-3)
+    data = torch.from_numpy(X.astype(np.float32))
+    linear = torch.nn.functional.linear
+
+    def run():
+        for start in range(0, len(data), batch_size):
+            x = data[start : start + batch_size]
+            h = x
+            for layer in range(n_layers):
+                h = torch.relu(linear(h, weights[layer] * masks[layer], biases[layer]))
+            out = linear(h, weights[n_layers] * masks[n_layers], biases[n_layers])
+            if direct:
+                out = out + linear(x, weights[-1] * masks[-1])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                out, x, reduction="sum"
+            ) / len(x)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+
+    return median_time(run, repeats)
+
+
+def products_table(repeats, dimensions, hidden_sizes, batches):
+    """Rows of the masked-product table, printed as they are measured."""
+    try:
+        import torch
+
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+
+    header = (
+        "| D | hidden | batch | forward dense (s) | forward staircase (s) | speedup |"
+        " epoch dense (s) | epoch staircase (s) | speedup | score rows/s |"
+    )
+    if torch is not None:
+        header += " epoch PyTorch (s) | staircase vs PyTorch |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    table = []
+    for n_features in dimensions:
+        for hidden in hidden_sizes:
+            for batch in batches:
+                rng = np.random.RandomState(0)
+                X = (rng.rand(epoch_rows(batch), n_features) < 0.3).astype(np.float32)
+                epochs = {}
+                for kind in ("dense", "staircase"):
+                    est = MADEEstimator(hidden_layer_sizes=hidden, batch_size=batch,
+                                        masked_product=kind, random_state=0)
+                    epochs[kind] = time_epoch(est, X, repeats)
+                network = est._network
+                forwards = {
+                    kind: time_forward(network, kind, X[:batch], repeats)
+                    for kind in ("dense", "staircase")
+                }
+                network.masked_product = "staircase"
+                score = median_time(lambda: est.score_samples(X), repeats)
+                row = dict(D=n_features, hidden=hidden, batch=batch, **{
+                    f"forward_{k}": v for k, v in forwards.items()
+                }, **{f"epoch_{k}": v for k, v in epochs.items()},
+                    rows_per_second=len(X) / score)
+                line = (
+                    f"| {n_features} | {hidden} | {batch} | "
+                    f"{forwards['dense']:.4g} | {forwards['staircase']:.4g} | "
+                    f"{forwards['dense'] / forwards['staircase']:.2f} | "
+                    f"{epochs['dense']:.4g} | {epochs['staircase']:.4g} | "
+                    f"{epochs['dense'] / epochs['staircase']:.2f} | "
+                    f"{row['rows_per_second']:.3g} |"
+                )
+                if torch is not None:
+                    row["epoch_torch"] = torch_epoch(est, X, batch, repeats)
+                    line += (
+                        f" {row['epoch_torch']:.4g} |"
+                        f" {row['epoch_torch'] / epochs['staircase']:.2f} |"
+                    )
+                print(line, flush=True)
+                table.append(row)
+    return table
+
+
 def plot_sampling(table, path):
     """Speedup of cached over naive sampling against N, one line per shape."""
     import matplotlib
@@ -181,17 +313,21 @@ def plot_sampling(table, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("table", choices=["sampling"])
+    parser.add_argument("table", choices=["sampling", "products"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds a naive run may take before it is scaled")
     parser.add_argument("--dimensions", type=int, nargs="+", default=DIMENSIONS)
     parser.add_argument("--rows", type=int, nargs="+", default=ROWS)
+    parser.add_argument("--batches", type=int, nargs="+", default=BATCHES)
     parser.add_argument("--plot", help="write the figure to this PNG file")
     args = parser.parse_args()
 
     blas = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
     print(f"BLAS and OpenMP pools (api, threads): {blas}\n")
+    if args.table == "products":
+        products_table(args.repeats, args.dimensions, PRODUCT_HIDDEN, args.batches)
+        return
     table = sampling_table(args.repeats, args.budget, args.dimensions, HIDDEN, args.rows)
     if args.plot:
         try:

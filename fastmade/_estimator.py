@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._conditionals import CONDITIONALS
+from ._conditionals import DISTRIBUTIONS, make_conditional
 from ._made import MADENetwork
 from ._random import make_rng
 from ._masks import (
@@ -28,7 +28,8 @@ from ._network import ACTIVATIONS, init_params
 from ._products import MASKED_PRODUCTS
 from ._sampling import sample_network
 from ._training import train
-from ._validation import check_input, dense_chunks
+from ._standardization import standardization
+from ._validation import check_input, dense_chunks, is_binary
 
 SAMPLING_METHODS = ("cached", "naive")
 
@@ -74,6 +75,14 @@ class MADEEstimator(DensityMixin, BaseEstimator):
     hidden_degrees : {"random", "equal"}, default="random"
         How hidden units get their degrees: uniformly at random as in the MADE
         paper, or spread evenly over the range.
+    distribution : {"auto", "bernoulli", "gaussian", "mixture"}, default="auto"
+        The conditional of each dimension given the ones before it. Bernoulli
+        models 0/1 data; Gaussian (a mean and a bounded log-scale) and mixture
+        (``n_components`` Gaussians) model real values, standardised
+        internally. ``"auto"`` picks Bernoulli when every value is 0 or 1 and
+        Gaussian otherwise; ``distribution_`` says which.
+    n_components : int, default=3
+        Components of each conditional when ``distribution="mixture"``.
     n_masks : int, default=1
         Number of mask members. With more than one, training cycles through
         the members over minibatches and the density is the mean of the
@@ -117,7 +126,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
     intercepts_ : list of ndarray
         Biases of the hidden layers and the output.
     distribution_ : str
-        The conditional distribution, ``"bernoulli"``.
+        The conditional distribution fitted: ``"bernoulli"``, ``"gaussian"`` or
+        ``"mixture"``.
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
@@ -134,7 +144,9 @@ class MADEEstimator(DensityMixin, BaseEstimator):
 
     Notes
     -----
-    Only binary data (0 and 1) is supported; binarise other features first.
+    Binary columns are modelled with Bernoulli conditionals and real-valued
+    ones with Gaussians or mixtures of Gaussians; one model uses one kind for
+    all of its columns.
     Scoring costs one forward pass, ``O(n_samples * n_weights)``. Cached
     sampling (the default) computes every hidden unit once, about one masked
     forward pass; naive sampling costs ``n_features`` forward passes. Both
@@ -172,6 +184,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "ordering": [StrOptions(set(ORDERINGS)), "array-like"],
         "hidden_degrees": [StrOptions(set(DEGREE_SCHEMES))],
+        "distribution": [StrOptions({"auto", *DISTRIBUTIONS})],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_masks": [Interval(numbers.Integral, 1, None, closed="left")],
         "direct_connections": ["boolean"],
         "dtype": [StrOptions({"float32", "float64"})],
@@ -197,6 +211,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         tol=1e-4,
         ordering="natural",
         hidden_degrees="random",
+        distribution="auto",
+        n_components=3,
         n_masks=1,
         direct_connections=True,
         dtype="float32",
@@ -218,6 +234,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         self.tol = tol
         self.ordering = ordering
         self.hidden_degrees = hidden_degrees
+        self.distribution = distribution
+        self.n_components = n_components
         self.n_masks = n_masks
         self.direct_connections = direct_connections
         self.dtype = dtype
@@ -246,7 +264,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             )
         return tuple(int(size) for size in sizes)
 
-    def _architecture(self, n_features):
+    def _architecture(self, n_features, distribution):
         """What must match for warm_start to continue a previous fit."""
         ordering = self.ordering if isinstance(self.ordering, str) else tuple(
             np.asarray(self.ordering).tolist()
@@ -260,6 +278,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             self.n_masks,
             self.direct_connections,
             self.dtype,
+            distribution,
+            self.n_components if distribution == "mixture" else None,
         )
 
     def _row_bytes(self, n_features):
@@ -267,9 +287,15 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         width = 2 * n_features + sum(self._layer_sizes())
         return 8 * width * max(self.n_masks, 1)
 
-    def _new_network(self, orderings, X_train, rng):
+    def _resolve_distribution(self, X):
+        """The conditional to fit: ``distribution``, with "auto" read off ``X``."""
+        if self.distribution != "auto":
+            return self.distribution
+        return "bernoulli" if is_binary(X) else "gaussian"
+
+    def _new_network(self, orderings, distribution, shift, scale, rng):
         """Draw degrees and initial weights for members of the given orderings."""
-        conditional = CONDITIONALS["bernoulli"]
+        conditional = make_conditional(distribution, self.n_components)
         layer_sizes = self._layer_sizes()
         n_features = orderings.shape[1]
         hidden = [
@@ -284,11 +310,17 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             np.dtype(self.dtype),
             rng,
         )
-        biases[-1][...] = conditional.initial_bias(X_train)
         warn_if_lost(zip(orderings, hidden), n_features, self.direct_connections)
         network = MADENetwork(
-            weights, biases, orderings, hidden, self.activation, conditional,
+            weights,
+            biases,
+            orderings,
+            hidden,
+            self.activation,
+            conditional,
             self.masked_product,
+            shift,
+            scale,
         )
         if self.n_masks == 1:
             # A single member's weights are kept masked: the stored weights are
@@ -298,13 +330,14 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         return network
 
     def fit(self, X, y=None):
-        """Fit the MADE model on binary data ``X``.
+        """Fit the MADE model on ``X``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values. Pandas frames, sparse matrices and any numeric
-            dtype are accepted.
+            Training rows: 0/1 values for Bernoulli conditionals, any finite
+            values for the Gaussian ones. Pandas frames, sparse matrices and any
+            numeric dtype are accepted.
         y : None
             Ignored; present for API consistency.
 
@@ -316,7 +349,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         self._validate_params()
         X, n_features, feature_names = check_input(self, X, reset=True)
         name = type(self).__name__
-        architecture = self._architecture(n_features)
+        distribution = self._resolve_distribution(X)
+        architecture = self._architecture(n_features, distribution)
         if self.early_stopping and X.shape[0] < 2:
             raise ValueError(
                 f"{name} with early_stopping=True needs at least 2 samples to "
@@ -330,17 +364,23 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             and hasattr(self, "_network")
             and self._fit_architecture == architecture
         )
-        # Read columns in canonical order: the first member's generation order.
         if reuse:
             network = copy.deepcopy(self._network)
+            orderings = network.orderings
         else:
             orderings = draw_orderings(self.ordering, n_features, self.n_masks, rng)
-        columns = network.orderings[0] if reuse else orderings[0]
-        Xc = np.empty((X.shape[0], n_features), dtype=self.dtype)
+        # Columns are read in canonical order: the first member's generation order.
+        Xc = np.empty((X.shape[0], n_features))
         for rows, chunk in dense_chunks(
-            X, columns, self.dtype, name, self._row_bytes(n_features)
+            X,
+            orderings[0],
+            np.float64,
+            name,
+            self._row_bytes(n_features),
+            binary=distribution == "bernoulli",
         ):
             Xc[rows] = chunk
+        shift, scale = (None, None) if reuse else standardization(Xc, distribution)
 
         X_train, X_valid = Xc, None
         if self.early_stopping:
@@ -350,8 +390,14 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             X_valid, X_train = Xc[order[:n_valid]], Xc[order[n_valid:]]
 
         if not reuse:
-            network = self._new_network(orderings, X_train, rng)
+            network = self._new_network(orderings, distribution, shift, scale, rng)
+            network.biases[-1][...] = network.conditional.initial_bias(
+                network.standardize(X_train)
+            )
         network.masked_product = self.masked_product
+        X_train = network.standardize(X_train)
+        if X_valid is not None:
+            X_valid = network.standardize(X_valid)
 
         batch_size = (
             min(200, X_train.shape[0])
@@ -439,7 +485,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values.
+            Rows like those ``fit`` saw.
 
         Returns
         -------
@@ -453,11 +499,12 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         for rows, chunk in dense_chunks(
             X,
             network.orderings[0],
-            network.dtype,
+            np.float64,
             type(self).__name__,
             self._row_bytes(self.n_features_in_),
+            binary=network.conditional.binary,
         ):
-            log_density[rows] = network.log_likelihood(chunk)
+            log_density[rows] = network.log_likelihood(network.standardize(chunk))
         return log_density
 
     def score(self, X, y=None):
@@ -466,7 +513,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values.
+            Rows like those ``fit`` saw.
         y : None
             Ignored; present for API consistency.
 
@@ -495,7 +542,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         Returns
         -------
         X : ndarray of shape (n_samples, n_features_in_)
-            Samples as float64 0/1 values, columns in the order of the features.
+            Samples as float64, columns in the order of the features: 0/1
+            values for Bernoulli conditionals, in the data's units otherwise.
         """
         check_is_fitted(self)
         if isinstance(n_samples, (bool, np.bool_)) or not isinstance(
@@ -519,7 +567,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         else:
             sampler = sample_member_naive
         network = self._network
-        Xc = sample_network(network, int(n_samples), random_state, sampler)
-        X = np.empty(Xc.shape, dtype=np.float64)
-        X[:, network.orderings[0]] = Xc
+        Zc = sample_network(network, int(n_samples), random_state, sampler)
+        X = np.empty(Zc.shape, dtype=np.float64)
+        X[:, network.orderings[0]] = network.unstandardize(Zc)
         return X

@@ -31,6 +31,9 @@ class MADENetwork:
     conditional : class from ``_conditionals``
     masked_product : {"staircase", "dense"}, default="staircase"
         How the masked products are computed (see ``_products``).
+    shift, scale : ndarray of shape (n_features,) or None, default=None
+        Standardisation of real-valued inputs, in canonical order: the network
+        models ``(x - shift) / scale``.
     """
 
     def __init__(
@@ -42,8 +45,12 @@ class MADENetwork:
         activation,
         conditional,
         masked_product="staircase",
+        shift=None,
+        scale=None,
     ):
         self.masked_product = masked_product
+        self.shift = shift
+        self.scale = scale
         self.weights = weights
         self.biases = biases
         self.orderings = orderings
@@ -109,8 +116,25 @@ class MADENetwork:
         )
         return member_products.outputs(out)
 
+    def standardize(self, Xc):
+        """Canonical inputs in the units the network models, in its dtype."""
+        if self.scale is None:
+            return np.asarray(Xc, dtype=self.dtype)
+        return ((Xc - self.shift) / self.scale).astype(self.dtype)
+
+    def unstandardize(self, Zc):
+        """Samples the network drew, back in the units of the data (float64)."""
+        Zc = np.asarray(Zc, dtype=np.float64)
+        if self.scale is None:
+            return Zc
+        return Zc * self.scale + self.shift
+
     def log_likelihood(self, Xc):
-        """log p(x) in nats for every row of canonical inputs ``Xc`` (float64)."""
+        """log p(x) in nats for every row of standardised canonical inputs.
+
+        Returns float64 log-densities in the units of the data: the
+        standardisation's log-determinant is included.
+        """
         per_member = np.empty((self.n_masks, Xc.shape[0]))
         for member in range(self.n_masks):
             member_products = MemberProducts(self, member, self.masked_product)
@@ -121,5 +145,9 @@ class MADENetwork:
             log_prob = self.conditional.log_prob(X, out.astype(np.float64))
             per_member[member] = log_prob.sum(axis=1)
         if self.n_masks == 1:
-            return per_member[0]
-        return logsumexp(per_member, axis=0) - np.log(self.n_masks)
+            log_density = per_member[0]
+        else:
+            log_density = logsumexp(per_member, axis=0) - np.log(self.n_masks)
+        if self.scale is not None:
+            log_density -= np.log(self.scale).sum()
+        return log_density

@@ -9,7 +9,7 @@ from someone else cannot run anything. Pickle and joblib keep working as well.
 Layout, format version 1. Every member is a ``.npy`` array; "text" is a 0-d
 unicode array. K is ``n_masks``, D ``n_features_in_``, L the number of hidden
 layers, H_l their sizes and P the conditional's parameters per input (1 for
-Bernoulli).
+Bernoulli, 2 for Gaussian, 3 per component for a mixture).
 
 ======================  =================  ====================================
 member                  dtype, shape       content
@@ -21,14 +21,16 @@ class_name              text               ``MADEEstimator`` or
 params                  text               ``get_params()`` as a JSON object;
                                            JSON arrays read back as tuples, a
                                            RandomState instance is kept as null
-fit_architecture        text               JSON object: what warm_start
-                                           compares (n_features, layer_sizes,
-                                           activation, ordering,
-                                           hidden_degrees, n_masks,
-                                           direct_connections, dtype)
+network                 text               JSON object describing the arrays
+                                           below: layer_sizes, n_masks,
+                                           direct_connections, dtype,
+                                           activation, distribution
+                                           (bernoulli, gaussian or mixture)
+                                           and n_components (of a mixture)
+fit_architecture        text               JSON array: what warm_start compares
+                                           with the parameters of the next fit
 n_features_in           int64, ()          D
 feature_names_in        unicode, (D,)      only when fitted on named columns
-distribution            text               the conditional, ``bernoulli``
 orderings               int64, (K, D)      generation order of every member
 hidden_degrees_{l}      int64, (K, H_l)    degrees of layer l, l = 0..L-1
 weight_{i}              float, see right   the network's weights: i < L are
@@ -38,6 +40,9 @@ weight_{i}              float, see right   the network's weights: i < L are
                                            connections (D, D*P), if any
 bias_{i}                float, (H_i,)      biases, i = 0..L (the last is the
                                            output's, D*P long)
+shift, scale            float64, (D,)      standardisation of real-valued
+                                           data, in canonical order; absent
+                                           for Bernoulli models
 n_iter                  int64, ()          epochs of the last fit
 loss_curve              float64, (n,)      training NLL per epoch
 validation_scores       float64, (n,)      only with early stopping
@@ -59,7 +64,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._atomic import atomic_output
-from ._conditionals import CONDITIONALS
+from ._conditionals import DISTRIBUTIONS, make_conditional
 from ._estimator import MADEEstimator
 from ._made import MADENetwork
 from ._network import ACTIVATIONS
@@ -68,18 +73,6 @@ from ._training import TrainingHistory
 
 FORMAT_VERSION = 1
 MODEL_CLASSES = {cls.__name__: cls for cls in (MADEEstimator, MADEOutlierDetector)}
-# The fields of MADEEstimator._architecture, in its order.
-ARCHITECTURE_FIELDS = (
-    "n_features",
-    "layer_sizes",
-    "activation",
-    "ordering",
-    "hidden_degrees",
-    "n_masks",
-    "direct_connections",
-    "dtype",
-)
-
 
 class ModelFileError(ValueError):
     """A file that is not a readable fastmade model file."""
@@ -97,6 +90,14 @@ def save(model, path):
         A fitted estimator (not a subclass: :func:`load` must rebuild it).
     path : str or os.PathLike
         Where to write. The name is used as given; ``.npz`` is not appended.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is of another class, or a parameter holds an object that
+        JSON cannot hold.
+    sklearn.exceptions.NotFittedError
+        If ``model`` is not fitted.
 
     Examples
     --------
@@ -165,8 +166,7 @@ def load(path):
     model = MODEL_CLASSES[class_name]()
     _set_params(reader, model, writer)
     n_features = reader.integer("n_features_in", low=1)
-    architecture = _read_architecture(reader, n_features)
-    network = _read_network(reader, architecture)
+    network = _read_network(reader, n_features, model.masked_product)
     feature_names = None
     if reader.has("feature_names_in"):
         names = reader.array("feature_names_in", (n_features,), "U")
@@ -176,9 +176,10 @@ def load(path):
         loss_curve=reader.floats("loss_curve").tolist(),
         n_iter=reader.integer("n_iter", low=0),
     )
-    model._set_fitted(
-        network, history, n_features, feature_names, tuple(architecture.values())
-    )
+    architecture = reader.json("fit_architecture")
+    if not isinstance(architecture, tuple):
+        reader.fail("holds a 'fit_architecture' that is not a JSON array")
+    model._set_fitted(network, history, n_features, feature_names, architecture)
     # Restore the record as saved, whatever early_stopping says now.
     if reader.has("validation_scores"):
         model.validation_scores_ = reader.floats("validation_scores").tolist()
@@ -221,20 +222,14 @@ def _model_arrays(model):
     from . import __version__
 
     network = model._network
-    architecture = model._fit_architecture
-    if len(architecture) != len(ARCHITECTURE_FIELDS):
-        raise RuntimeError(
-            "MADEEstimator._architecture changed; update ARCHITECTURE_FIELDS "
-            "and FORMAT_VERSION in fastmade._model_files."
-        )
     arrays = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "fastmade_version": np.array(__version__),
         "class_name": np.array(type(model).__name__),
         "params": _text(model.get_params()),
-        "fit_architecture": _text(dict(zip(ARCHITECTURE_FIELDS, architecture))),
+        "network": _text(_describe(network)),
+        "fit_architecture": _text(model._fit_architecture),
         "n_features_in": np.array(model.n_features_in_, dtype=np.int64),
-        "distribution": np.array(network.conditional.name),
         "orderings": network.orderings.astype(np.int64),
         "n_iter": np.array(model.n_iter_, dtype=np.int64),
         "loss_curve": np.asarray(model.loss_curve_, dtype=np.float64),
@@ -249,6 +244,9 @@ def _model_arrays(model):
         arrays[f"weight_{i}"] = weight
     for i, bias in enumerate(network.biases):
         arrays[f"bias_{i}"] = bias
+    if network.scale is not None:
+        arrays["shift"] = np.asarray(network.shift, dtype=np.float64)
+        arrays["scale"] = np.asarray(network.scale, dtype=np.float64)
     if model.validation_scores_ is not None:
         arrays["validation_scores"] = np.asarray(
             model.validation_scores_, dtype=np.float64
@@ -259,6 +257,19 @@ def _model_arrays(model):
     if isinstance(model, MADEOutlierDetector):
         arrays["offset"] = np.array(model.offset_, dtype=np.float64)
     return arrays
+
+
+def _describe(network):
+    """The ``network`` member: what the arrays of ``network`` must look like."""
+    return {
+        "layer_sizes": [len(layer) for layer in network.hidden_degrees[0]],
+        "n_masks": network.n_masks,
+        "direct_connections": len(network.weights) > len(network.biases),
+        "dtype": network.dtype.name,
+        "activation": network.activation,
+        "distribution": network.conditional.name,
+        "n_components": getattr(network.conditional, "n_components", None),
+    }
 
 
 def _read_members(path):
@@ -386,47 +397,44 @@ def _set_params(reader, model, writer):
         reader.fail(f"holds an invalid parameter: {error}")
 
 
-def _read_architecture(reader, n_features):
-    """The saved architecture, checked field by field, as a dict."""
-    saved = reader.json("fit_architecture")
-    if not isinstance(saved, dict) or set(saved) != set(ARCHITECTURE_FIELDS):
-        reader.fail(
-            f"holds a 'fit_architecture' without the fields {ARCHITECTURE_FIELDS}"
-        )
-    architecture = {field: saved[field] for field in ARCHITECTURE_FIELDS}
+def _read_description(reader):
+    """The ``network`` member, checked field by field."""
+    description = reader.json("network")
+    fields = ("layer_sizes", "n_masks", "direct_connections", "dtype",
+              "activation", "distribution", "n_components")
+    if not isinstance(description, dict) or set(description) != set(fields):
+        reader.fail(f"holds a 'network' member without the fields {fields}")
 
     def positive_int(value):
         return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
-    sizes = architecture["layer_sizes"]
+    sizes = description["layer_sizes"]
+    mixture = description["distribution"] == "mixture"
     valid = (
-        architecture["n_features"] == n_features
-        and isinstance(sizes, tuple)
+        isinstance(sizes, tuple)
         and len(sizes) >= 1
         and all(positive_int(size) for size in sizes)
-        and architecture["activation"] in ACTIVATIONS
-        and positive_int(architecture["n_masks"])
-        and isinstance(architecture["direct_connections"], bool)
-        and architecture["dtype"] in ("float32", "float64")
+        and positive_int(description["n_masks"])
+        and isinstance(description["direct_connections"], bool)
+        and description["dtype"] in ("float32", "float64")
+        and description["activation"] in ACTIVATIONS
+        and description["distribution"] in DISTRIBUTIONS
+        and (positive_int(description["n_components"]) or not mixture)
     )
     if not valid:
-        reader.fail(
-            f"holds a 'fit_architecture' that does not describe a network on "
-            f"{n_features} features: {saved}"
-        )
-    return architecture
+        reader.fail(f"holds a 'network' member that describes no MADE: {description}")
+    return description
 
 
-def _read_network(reader, architecture):
-    """Rebuild the MADENetwork, checking every array against the architecture."""
-    n_features = architecture["n_features"]
-    n_masks = architecture["n_masks"]
-    layer_sizes = architecture["layer_sizes"]
-    dtype = np.dtype(architecture["dtype"])
-    distribution = reader.text("distribution")
-    if distribution not in CONDITIONALS:
-        reader.fail(f"models {distribution!r} data, which fastmade does not know")
-    conditional = CONDITIONALS[distribution]
+def _read_network(reader, n_features, masked_product):
+    """Rebuild the MADENetwork, checking every array against its description."""
+    description = _read_description(reader)
+    n_masks = description["n_masks"]
+    layer_sizes = description["layer_sizes"]
+    dtype = np.dtype(description["dtype"])
+    conditional = make_conditional(
+        description["distribution"], description["n_components"] or 1
+    )
 
     orderings = reader.array("orderings", (n_masks, n_features), "iu").astype(np.intp)
     if not (np.sort(orderings, axis=1) == np.arange(n_features)).all():
@@ -446,7 +454,7 @@ def _read_network(reader, architecture):
     n_outputs = n_features * conditional.n_params
     sizes = [n_features, *layer_sizes, n_outputs]
     shapes = list(zip(sizes[:-1], sizes[1:]))
-    if architecture["direct_connections"]:
+    if description["direct_connections"]:
         shapes.append((n_features, n_outputs))
     weights = [
         _parameter(reader, f"weight_{i}", shape, dtype)
@@ -456,8 +464,24 @@ def _read_network(reader, architecture):
         _parameter(reader, f"bias_{i}", (size,), dtype)
         for i, size in enumerate(sizes[1:])
     ]
+
+    shift = scale = None
+    if not conditional.binary:
+        float64 = np.dtype(np.float64)
+        shift = _parameter(reader, "shift", (n_features,), float64)
+        scale = _parameter(reader, "scale", (n_features,), float64)
+        if not (scale > 0).all():
+            reader.fail("holds a 'scale' that is not positive")
     return MADENetwork(
-        weights, biases, orderings, hidden, architecture["activation"], conditional
+        weights,
+        biases,
+        orderings,
+        hidden,
+        description["activation"],
+        conditional,
+        masked_product=masked_product,
+        shift=shift,
+        scale=scale,
     )
 
 

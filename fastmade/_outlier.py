@@ -56,6 +56,11 @@ class MADEOutlierDetector(OutlierMixin, MADEEstimator):
         Order in which the columns are modelled.
     hidden_degrees : {"random", "equal"}, default="random"
         How hidden units get their degrees.
+    distribution : {"auto", "bernoulli", "gaussian", "mixture"}, default="auto"
+        The conditional of each dimension, as in :class:`MADEEstimator`:
+        ``"auto"`` picks Bernoulli for 0/1 data and Gaussian otherwise.
+    n_components : int, default=3
+        Components of each conditional when ``distribution="mixture"``.
     n_masks : int, default=1
         Number of mask members averaged in the density.
     direct_connections : bool, default=True
@@ -68,6 +73,8 @@ class MADEOutlierDetector(OutlierMixin, MADEEstimator):
         Print one line per epoch.
     warm_start : bool, default=False
         Continue from the previous fit's weights when the architecture matches.
+    masked_product : {"staircase", "dense"}, default="staircase"
+        How the masked products are computed, as in :class:`MADEEstimator`.
     n_jobs : int or None, default=None
         Threads for cached sampling, as in :class:`MADEEstimator`.
     contamination : float, default=0.1
@@ -93,7 +100,7 @@ best_validation_score_
 
     Notes
     -----
-    Only binary data (0 and 1) is supported. Fitting costs the same as
+    Fitting costs the same as
     :class:`MADEEstimator` plus one scoring pass over the training rows. With
     early stopping the held-out rows take part in ``offset_`` like all others.
     Ties among the training scores (duplicated rows) can make the share of
@@ -133,12 +140,15 @@ best_validation_score_
         tol=1e-4,
         ordering="natural",
         hidden_degrees="random",
+        distribution="auto",
+        n_components=3,
         n_masks=1,
         direct_connections=True,
         dtype="float32",
         random_state=None,
         verbose=0,
         warm_start=False,
+        masked_product="staircase",
         n_jobs=None,
         contamination=0.1,
     ):
@@ -155,23 +165,26 @@ best_validation_score_
             tol=tol,
             ordering=ordering,
             hidden_degrees=hidden_degrees,
+            distribution=distribution,
+            n_components=n_components,
             n_masks=n_masks,
             direct_connections=direct_connections,
             dtype=dtype,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            masked_product=masked_product,
             n_jobs=n_jobs,
         )
         self.contamination = contamination
 
     def fit(self, X, y=None):
-        """Fit the density on binary ``X`` and set the outlier threshold.
+        """Fit the density on ``X`` and set the outlier threshold.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values.
+            Training rows, as for :class:`MADEEstimator`.
         y : None
             Ignored; present for API consistency.
 
@@ -199,7 +212,7 @@ best_validation_score_
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values.
+            Rows like those ``fit`` saw.
 
         Returns
         -------
@@ -215,7 +228,7 @@ best_validation_score_
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows of 0/1 values.
+            Rows like those ``fit`` saw.
 
         Returns
         -------

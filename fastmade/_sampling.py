@@ -9,7 +9,9 @@ same ``random_state`` they return the same samples:
    draws the member of every row;
 3. then, chunk after chunk of rows, ``rng.random_sample((rows, D, R))`` draws
    the uniforms, where ``[n, i, r]`` is random number r of the i-th dimension
-   that row n's member generates and R is the conditional's ``n_noise``.
+   that row n's member generates and R is the conditional's ``n_noise``;
+4. the conditional's ``prepare_noise`` turns them into what its sampling rule
+   reads (normal deviates for the Gaussian parts).
 
 Uniforms are drawn one after the other, so the chunk size does not change the
 samples.
@@ -48,7 +50,8 @@ def sample_network(network, n_samples, random_state, sample_member):
     # Noise, samples and the sampler's scratch stay within the working memory.
     row_bytes = 8 * n_features * (n_noise + 2)
     for rows in row_chunks(n_samples, row_bytes):
-        noise = rng.random_sample((rows.stop - rows.start, n_features, n_noise))
+        uniforms = rng.random_sample((rows.stop - rows.start, n_features, n_noise))
+        noise = network.conditional.prepare_noise(uniforms)
         chunk_members = members[rows]
         for member in np.unique(chunk_members):
             picked = np.flatnonzero(chunk_members == member)

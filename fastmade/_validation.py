@@ -41,12 +41,21 @@ def check_input(estimator, X, *, reset):
     return X, X.shape[1], getattr(target, "feature_names_in_", None)
 
 
-def check_binary(X, name, first_row=0):
-    """Raise a ValueError naming a bad entry if dense ``X`` holds anything but 0, 1."""
+def first_non_binary(X):
+    """``(row, column)`` of the first entry of dense ``X`` not 0 or 1, or None."""
     bad = (X != 0) & (X != 1)
     if not bad.any():
-        return
+        return None
     row, column = np.argwhere(bad)[0]
+    return int(row), int(column)
+
+
+def check_binary(X, name, first_row=0):
+    """Raise a ValueError naming a bad entry if dense ``X`` holds anything but 0, 1."""
+    bad = first_non_binary(X)
+    if bad is None:
+        return
+    row, column = bad
     value = X[row, column]
     raise ValueError(
         f"{name} models binary data: every value must be 0 or 1, but column "
@@ -55,8 +64,16 @@ def check_binary(X, name, first_row=0):
     )
 
 
-def dense_chunks(X, columns, dtype, name, row_bytes):
-    """Yield ``(rows, chunk)``: dense, binary-checked rows in ``columns`` order.
+def is_binary(X):
+    """Whether every entry of ``X`` (dense or sparse) is 0 or 1."""
+    values = X.data if sp.issparse(X) else X
+    return bool(np.all((values == 0) | (values == 1)))
+
+
+def dense_chunks(X, columns, dtype, name, row_bytes, binary=True):
+    """Yield ``(rows, chunk)``: dense rows in ``columns`` order.
+
+    With ``binary`` every chunk is checked to hold only 0 and 1.
 
     Sparse input is densified a chunk at a time, so memory holds the input,
     one chunk and whatever the caller keeps.
@@ -65,5 +82,6 @@ def dense_chunks(X, columns, dtype, name, row_bytes):
     for rows in row_chunks(n_rows, row_bytes):
         chunk = X[rows]
         chunk = chunk.toarray() if sp.issparse(chunk) else chunk
-        check_binary(chunk, name, rows.start)
+        if binary:
+            check_binary(chunk, name, rows.start)
         yield rows, np.asarray(chunk[:, columns], dtype=dtype)

@@ -70,7 +70,7 @@ def random_network(n_features, layer_sizes, n_masks, direct, activation, seed):
     weights, biases = init_params(layer_sizes, n_features, 1, direct, np.float64, rng)
     for b in biases:
         b[...] = rng.normal(size=b.shape)
-    return MADENetwork(weights, biases, orderings, hidden, activation, Bernoulli)
+    return MADENetwork(weights, biases, orderings, hidden, activation, Bernoulli())
 
 
 @pytest.mark.parametrize("layer_sizes", [(9,), (9, 3), (5, 12, 7)])
@@ -125,7 +125,7 @@ def test_ensemble_density_is_the_mean_of_member_densities():
     X = all_binary_vectors(6)
 
     members = [
-        Bernoulli.log_prob(X, network.member_output(k, X)).sum(axis=1)
+        Bernoulli().log_prob(X, network.member_output(k, X)).sum(axis=1)
         for k in range(3)
     ]
     expected = np.log(np.mean(np.exp(members), axis=0))

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.filterwarnings(
 
 @pytest.fixture
 def fitted(binary_data):
-    return MADEEstimator(hidden_layer_sizes=(10,), max_iter=5, random_state=0).fit(
-        binary_data
-    )
+    return MADEEstimator(
+        hidden_layer_sizes=(10,), distribution="bernoulli", max_iter=5, random_state=0
+    ).fit(binary_data)
 
 
 def unchanged(est, before):
@@ -268,4 +268,12 @@ def test_sparse_non_binary_value_is_named(binary_data):
     X = X.tolil()
     X[4, 1] = 7
     with pytest.raises(ValueError, match=r"column 1 holds 7.0 \(row 4\)"):
-        MADEEstimator().fit(X.tocsr())
+        MADEEstimator(distribution="bernoulli").fit(X.tocsr())
+
+
+def test_auto_distribution_reads_real_values_as_gaussian(binary_data):
+    X = binary_data.copy()
+    X[3, 2] = 0.5
+    est = MADEEstimator(hidden_layer_sizes=(10,), max_iter=5, random_state=0).fit(X)
+    assert est.distribution_ == "gaussian"
+    assert MADEEstimator(max_iter=2).fit(binary_data).distribution_ == "bernoulli"

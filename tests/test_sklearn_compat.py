@@ -11,10 +11,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastmade import MADEEstimator
 
-NON_BINARY = "feeds real-valued data; MADEEstimator models 0/1 data only"
+NON_BINARY = "feeds real-valued data to a model fixed to Bernoulli conditionals"
 
-# Each of these fails only because it feeds non-binary data: the same checks run
-# on ThresholdedMADE below, which binarises its input first, and pass there.
+# With distribution="bernoulli" each of these fails only because it feeds
+# non-binary data: the same checks run on ThresholdedMADE below, which binarises
+# its input first, and pass there.
 EXPECTED_FAILURES = {
     name: NON_BINARY
     for name in [
@@ -80,21 +81,27 @@ class ThresholdedMADE(MADEEstimator):
         return super().score_samples(threshold(X))
 
 
-def small(cls):
-    return cls(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+def small(cls, **params):
+    return cls(hidden_layer_sizes=(8,), max_iter=5, random_state=0, **params)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(
-    [small(MADEEstimator)],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
-)
+@parametrize_with_checks([small(MADEEstimator)])
 def test_sklearn_checks(estimator, check):
     check(estimator)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([small(ThresholdedMADE)])
+@parametrize_with_checks(
+    [small(MADEEstimator, distribution="bernoulli")],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
+)
+def test_sklearn_checks_with_bernoulli_conditionals(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([small(ThresholdedMADE, distribution="bernoulli")])
 def test_sklearn_checks_pass_once_the_data_is_binary(estimator, check):
     check(estimator)
 
@@ -103,9 +110,7 @@ def test_sklearn_checks_pass_once_the_data_is_binary(estimator, check):
 def test_works_in_a_pipeline_behind_a_binarizer():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(150, 5))
-    pipe = Pipeline(
-        [("bin", Binarizer()), ("made", small(MADEEstimator))]
-    ).fit(X)
+    pipe = Pipeline([("bin", Binarizer()), ("made", small(MADEEstimator))]).fit(X)
 
     scores = pipe.score_samples(X)
 
