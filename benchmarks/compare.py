@@ -117,14 +117,19 @@ def torch_naive_passes(est, n_rows):
     return run
 
 
-def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
-    """Rows of the sampling table, printed as they are measured."""
+def torch_or_none():
+    """PyTorch on as many threads as fastmade's BLAS, or None without it."""
     try:
         import torch
-
-        torch.set_num_threads(2)
     except ImportError:
-        torch = None
+        return None
+    torch.set_num_threads(max(lib["num_threads"] for lib in threadpool_info()))
+    return torch
+
+
+def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
+    """Rows of the sampling table, printed as they are measured."""
+    torch = torch_or_none()
 
     header = "| D | hidden | N | naive (s) | cached (s) | speedup | cached / score |"
     if torch is not None:
@@ -230,12 +235,7 @@ def torch_epoch(est, X, batch_size, repeats):
 
 def products_table(repeats, dimensions, hidden_sizes, batches):
     """Rows of the masked-product table, printed as they are measured."""
-    try:
-        import torch
-
-        torch.set_num_threads(2)
-    except ImportError:
-        torch = None
+    torch = torch_or_none()
 
     header = (
         "| D | hidden | batch | forward dense (s) | forward staircase (s) | speedup |"

@@ -7,14 +7,19 @@ input) runs in chunks so that it never holds more than scikit-learn's
 
 from sklearn import get_config
 
+# Past a few thousand rows the products of a chunk run no faster, so chunks stop
+# growing there whatever the budget: less memory for the same speed.
+MAX_CHUNK_ROWS = 8192
+
 
 def chunk_rows(row_bytes, n_rows=None):
     """Rows per chunk for work that needs ``row_bytes`` of scratch per row.
 
-    Always at least one row, and at most ``n_rows`` when that is given.
+    Always at least one row, at most :data:`MAX_CHUNK_ROWS`, and at most
+    ``n_rows`` when that is given.
     """
     budget = get_config()["working_memory"] * 2**20
-    rows = max(1, int(budget // max(row_bytes, 1)))
+    rows = max(1, min(MAX_CHUNK_ROWS, int(budget // max(row_bytes, 1))))
     if n_rows is not None:
         rows = min(rows, max(n_rows, 1))
     return rows

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._conditionals import DISTRIBUTIONS, make_conditional
+from ._layouts import output_columns
 from ._made import MADENetwork
 from ._random import make_rng
 from ._masks import (
@@ -282,10 +283,15 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             self.n_components if distribution == "mixture" else None,
         )
 
-    def _row_bytes(self, n_features):
-        """Bytes of working memory one row takes in a forward pass."""
-        width = 2 * n_features + sum(self._layer_sizes())
-        return 8 * width * max(self.n_masks, 1)
+    def _row_bytes(self, n_features, n_params):
+        """Bytes of scratch one row takes when it is scored, counted generously.
+
+        The row as read, standardised and permuted (3 D), the hidden layers, the
+        output and its float64 copy (2 D P), the log-probabilities and their
+        temporaries (2 D) and one score per member, all at 8 bytes.
+        """
+        width = 5 * n_features + sum(self._layer_sizes()) + 2 * n_features * n_params
+        return 8 * (width + self.n_masks)
 
     def _resolve_distribution(self, X):
         """The conditional to fit: ``distribution``, with "auto" read off ``X``."""
@@ -376,7 +382,9 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             orderings[0],
             np.float64,
             name,
-            self._row_bytes(n_features),
+            self._row_bytes(
+                n_features, make_conditional(distribution, self.n_components).n_params
+            ),
             binary=distribution == "bernoulli",
         ):
             Xc[rows] = chunk
@@ -451,14 +459,18 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
+    def _feature_order(self):
+        """Canonical indices of the features, and of their output columns."""
+        check_is_fitted(self)
+        network = self._network
+        to_user = np.argsort(network.orderings[0])
+        return to_user, output_columns(to_user, network.conditional.n_params)
+
     @property
     def coefs_(self):
         """Weight matrices with inputs and outputs in the order of the features."""
-        check_is_fitted(self)
+        to_user, out_columns = self._feature_order()
         network = self._network
-        n_params = network.conditional.n_params
-        to_user = np.argsort(network.orderings[0])
-        out_columns = (to_user[:, None] * n_params + np.arange(n_params)).ravel()
         coefs = [W.copy() for W in network.weights]
         coefs[0] = coefs[0][to_user]
         n_layers = len(network.biases) - 1
@@ -470,12 +482,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
     @property
     def intercepts_(self):
         """Hidden biases, then the output bias in the order of the features."""
-        check_is_fitted(self)
-        network = self._network
-        n_params = network.conditional.n_params
-        to_user = np.argsort(network.orderings[0])
-        out_columns = (to_user[:, None] * n_params + np.arange(n_params)).ravel()
-        intercepts = [b.copy() for b in network.biases]
+        _, out_columns = self._feature_order()
+        intercepts = [b.copy() for b in self._network.biases]
         intercepts[-1] = intercepts[-1][out_columns]
         return intercepts
 
@@ -501,7 +509,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             network.orderings[0],
             np.float64,
             type(self).__name__,
-            self._row_bytes(self.n_features_in_),
+            self._row_bytes(self.n_features_in_, network.conditional.n_params),
             binary=network.conditional.binary,
         ):
             log_density[rows] = network.log_likelihood(network.standardize(chunk))

@@ -43,6 +43,11 @@ def _identity_or(permutation):
     return permutation
 
 
+def output_columns(order, n_params):
+    """Output columns of the inputs ``order``, each with its ``n_params`` columns."""
+    return (order[:, None] * n_params + np.arange(n_params)).ravel()
+
+
 def member_layout(network, member):
     """Compute the :class:`MemberLayout` of one member of a MADENetwork."""
     n_params = network.conditional.n_params
@@ -51,7 +56,7 @@ def member_layout(network, member):
     inputs = _identity_or(order)
     outputs = None
     if inputs is not None:
-        outputs = (order[:, None] * n_params + np.arange(n_params)).ravel()
+        outputs = output_columns(order, n_params)
 
     hidden = network.hidden_degrees[member]
     units = [_identity_or(np.argsort(layer, kind="stable")) for layer in hidden]
