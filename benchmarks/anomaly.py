@@ -114,7 +114,10 @@ def binary_cube_log_likelihood(kde, X, y=None):
 def kernel_density(X, seed):
     grid = {"bandwidth": np.logspace(-1, 1, 21)}
     best, params = cross_validated(
-        KernelDensity(kernel="gaussian"), grid, X, seed,
+        KernelDensity(kernel="gaussian"),
+        grid,
+        X,
+        seed,
         scoring=binary_cube_log_likelihood,
     )
     return best.score_samples, {"bandwidth": round(float(params["bandwidth"]), 3)}
@@ -122,7 +125,10 @@ def kernel_density(X, seed):
 
 def bernoulli_rbm(X, seed):
     rbm = BernoulliRBM(
-        n_components=64, learning_rate=0.05, batch_size=10, n_iter=100,
+        n_components=64,
+        learning_rate=0.05,
+        batch_size=10,
+        n_iter=100,
         random_state=seed,
     ).fit(X)
 
@@ -161,8 +167,11 @@ def evaluate(seed):
             seconds[name] += time.perf_counter() - start
             aucs[name].append(auc)
             note = f" (chose {chosen})" if chosen else ""
-            print(f"digit {digit}, {len(X_train)} training rows: {name} "
-                  f"AUC {auc:.4f}{note}", flush=True)
+            print(
+                f"digit {digit}, {len(X_train)} training rows: {name} "
+                f"AUC {auc:.4f}{note}",
+                flush=True,
+            )
     return aucs, seconds
 
 

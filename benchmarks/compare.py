@@ -71,7 +71,9 @@ def naive_time(sample_passes, n_features, repeats, budget):
     if probe * n_features <= budget:
         return median_time(lambda: sample_passes(n_features), repeats), False
     passes = max(1, min(n_features, int(budget / probe)))
-    return median_time(lambda: sample_passes(passes), repeats) * n_features / passes, True
+    return median_time(
+        lambda: sample_passes(passes), repeats
+    ) * n_features / passes, True
 
 
 def fastmade_naive_passes(est, n_rows):
@@ -143,13 +145,22 @@ def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
             for n_rows in rows:
                 X = est.sample(n_rows, random_state=0)
                 est.sample(n_rows, random_state=0)  # warm the sorted copies
-                cached = median_time(lambda: est.sample(n_rows, random_state=0), repeats)
+                cached = median_time(
+                    lambda: est.sample(n_rows, random_state=0), repeats
+                )
                 score = median_time(lambda: est.score_samples(X), repeats)
                 naive, scaled = naive_time(
                     fastmade_naive_passes(est, n_rows), n_features, repeats, budget
                 )
-                row = dict(D=n_features, hidden=hidden, N=n_rows, naive=naive,
-                           scaled=scaled, cached=cached, score=score)
+                row = dict(
+                    D=n_features,
+                    hidden=hidden,
+                    N=n_rows,
+                    naive=naive,
+                    scaled=scaled,
+                    cached=cached,
+                    score=score,
+                )
                 line = (
                     f"| {n_features} | {hidden} | {n_rows} | "
                     f"{naive:.4g}{'*' if scaled else ''} | {cached:.4g} | "
@@ -205,7 +216,9 @@ def torch_epoch(est, X, batch_size, repeats):
     import torch
 
     network = est._network
-    weights = [torch.nn.Parameter(torch.from_numpy(W.T.copy())) for W in network.weights]
+    weights = [
+        torch.nn.Parameter(torch.from_numpy(W.T.copy())) for W in network.weights
+    ]
     biases = [torch.nn.Parameter(torch.from_numpy(b.copy())) for b in network.biases]
     masks = [torch.from_numpy(M.T.copy()) for M in network.masks[0]]
     n_layers = len(biases) - 1
@@ -253,8 +266,12 @@ def products_table(repeats, dimensions, hidden_sizes, batches):
                 X = (rng.rand(epoch_rows(batch), n_features) < 0.3).astype(np.float32)
                 epochs = {}
                 for kind in ("dense", "staircase"):
-                    est = MADEEstimator(hidden_layer_sizes=hidden, batch_size=batch,
-                                        masked_product=kind, random_state=0)
+                    est = MADEEstimator(
+                        hidden_layer_sizes=hidden,
+                        batch_size=batch,
+                        masked_product=kind,
+                        random_state=0,
+                    )
                     epochs[kind] = time_epoch(est, X, repeats)
                 network = est._network
                 forwards = {
@@ -263,10 +280,14 @@ def products_table(repeats, dimensions, hidden_sizes, batches):
                 }
                 network.masked_product = "staircase"
                 score = median_time(lambda: est.score_samples(X), repeats)
-                row = dict(D=n_features, hidden=hidden, batch=batch, **{
-                    f"forward_{k}": v for k, v in forwards.items()
-                }, **{f"epoch_{k}": v for k, v in epochs.items()},
-                    rows_per_second=len(X) / score)
+                row = dict(
+                    D=n_features,
+                    hidden=hidden,
+                    batch=batch,
+                    **{f"forward_{k}": v for k, v in forwards.items()},
+                    **{f"epoch_{k}": v for k, v in epochs.items()},
+                    rows_per_second=len(X) / score,
+                )
                 line = (
                     f"| {n_features} | {hidden} | {batch} | "
                     f"{forwards['dense']:.4g} | {forwards['staircase']:.4g} | "
@@ -297,8 +318,12 @@ def plot_sampling(table, path):
     shapes = sorted({(row["D"], row["hidden"]) for row in table})
     for n_features, hidden in shapes:
         rows = [r for r in table if (r["D"], r["hidden"]) == (n_features, hidden)]
-        ax.plot([r["N"] for r in rows], [r["naive"] / r["cached"] for r in rows],
-                marker="o", label=f"D={n_features}, hidden={hidden}")
+        ax.plot(
+            [r["N"] for r in rows],
+            [r["naive"] / r["cached"] for r in rows],
+            marker="o",
+            label=f"D={n_features}, hidden={hidden}",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("samples drawn (N)")
@@ -315,8 +340,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", choices=["sampling", "products"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=20.0,
-                        help="seconds a naive run may take before it is scaled")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="seconds a naive run may take before it is scaled",
+    )
     parser.add_argument("--dimensions", type=int, nargs="+", default=DIMENSIONS)
     parser.add_argument("--rows", type=int, nargs="+", default=ROWS)
     parser.add_argument("--batches", type=int, nargs="+", default=BATCHES)
@@ -328,7 +357,9 @@ def main():
     if args.table == "products":
         products_table(args.repeats, args.dimensions, PRODUCT_HIDDEN, args.batches)
         return
-    table = sampling_table(args.repeats, args.budget, args.dimensions, HIDDEN, args.rows)
+    table = sampling_table(
+        args.repeats, args.budget, args.dimensions, HIDDEN, args.rows
+    )
     if args.plot:
         try:
             plot_sampling(table, args.plot)

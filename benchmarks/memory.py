@@ -75,8 +75,9 @@ def main():
     args = parser.parse_args()
 
     rng = np.random.RandomState(0)
-    est = MADEEstimator(hidden_layer_sizes=(500,), max_iter=1, early_stopping=False,
-                        random_state=0)
+    est = MADEEstimator(
+        hidden_layer_sizes=(500,), max_iter=1, early_stopping=False, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit((rng.rand(512, args.features) < 0.3).astype(np.uint8))
@@ -92,12 +93,18 @@ def main():
         seconds = time.perf_counter() - start
         extra = watcher.peak - before
 
-    print(f"input: {X.shape[0]} x {X.shape[1]} uint8, {X.nbytes / 2**30:.2f} GiB "
-          "memory-mapped")
-    print(f"scored in {seconds:.1f} s ({X.shape[0] / seconds:.0f} rows/s); "
-          f"all finite: {bool(np.isfinite(scores).all())}")
-    print(f"peak anonymous memory above the start: {extra / 2**20:.0f} MiB "
-          f"(the output alone is {scores.nbytes / 2**20:.0f} MiB)")
+    print(
+        f"input: {X.shape[0]} x {X.shape[1]} uint8, {X.nbytes / 2**30:.2f} GiB "
+        "memory-mapped"
+    )
+    print(
+        f"scored in {seconds:.1f} s ({X.shape[0] / seconds:.0f} rows/s); "
+        f"all finite: {bool(np.isfinite(scores).all())}"
+    )
+    print(
+        f"peak anonymous memory above the start: {extra / 2**20:.0f} MiB "
+        f"(the output alone is {scores.nbytes / 2**20:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,10 +56,12 @@ def evaluate(path, seed=0):
                 seconds=time.perf_counter() - start,
             )
         )
-        print(f"  {params}: held-out NLL {results[-1]['valid_nll']:.2f}, "
-              f"test NLL {results[-1]['test_nll']:.2f}, "
-              f"{results[-1]['epochs']} epochs, {results[-1]['seconds']:.0f} s",
-              flush=True)
+        print(
+            f"  {params}: held-out NLL {results[-1]['valid_nll']:.2f}, "
+            f"test NLL {results[-1]['test_nll']:.2f}, "
+            f"{results[-1]['epochs']} epochs, {results[-1]['seconds']:.0f} s",
+            flush=True,
+        )
     return min(results, key=lambda row: row["valid_nll"])
 
 

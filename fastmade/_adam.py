@@ -29,8 +29,10 @@ class Adam:
         """Apply one update given the gradients, in the order of ``params``."""
         self.t += 1
         # Bias correction folded into the step size, as in the Adam paper.
-        step = self.learning_rate * np.sqrt(1 - self.beta_2**self.t) / (
-            1 - self.beta_1**self.t
+        step = (
+            self.learning_rate
+            * np.sqrt(1 - self.beta_2**self.t)
+            / (1 - self.beta_1**self.t)
         )
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m *= self.beta_1

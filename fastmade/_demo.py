@@ -46,11 +46,15 @@ def run_demo(random_state=0, n_pictures=6, out=print):
 
     made_nll = -est.score(data.test)
     baseline_nll = independent_bernoulli_nll(X_fit, data.test)
-    out(f"Binarised digits: {len(X_fit)} training images, {len(data.test)} test "
-        f"images, {data.test.shape[1]} pixels.")
+    out(
+        f"Binarised digits: {len(X_fit)} training images, {len(data.test)} test "
+        f"images, {data.test.shape[1]} pixels."
+    )
     out(f"MADE fitted in {seconds:.1f} s ({est.n_iter_} epochs).")
-    out(f"Test NLL, nats per image: MADE {made_nll:.2f}, "
-        f"independent Bernoulli {baseline_nll:.2f}.")
+    out(
+        f"Test NLL, nats per image: MADE {made_nll:.2f}, "
+        f"independent Bernoulli {baseline_nll:.2f}."
+    )
     out("\nSamples drawn from the model:\n")
     out(draw_images(est.sample(n_pictures, random_state=random_state)))
     return made_nll, baseline_nll

@@ -173,10 +173,16 @@ class MADEEstimator(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
         "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -194,7 +200,11 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "masked_product": [StrOptions(set(MASKED_PRODUCTS))],
-        "n_jobs": [numbers.Integral, None],
+        "n_jobs": [
+            Interval(numbers.Integral, None, -1, closed="right"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -253,8 +263,13 @@ class MADEEstimator(DensityMixin, BaseEstimator):
 
     def _layer_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        flags = [
+            isinstance(size, (bool, np.bool_))
+            for size in np.ravel(np.asarray(self.hidden_layer_sizes, dtype=object))
+        ]
         if (
-            sizes.ndim != 1
+            any(flags)
+            or sizes.ndim != 1
             or sizes.size == 0
             or sizes.dtype.kind not in "iu"
             or (sizes < 1).any()
@@ -267,8 +282,10 @@ class MADEEstimator(DensityMixin, BaseEstimator):
 
     def _architecture(self, n_features, distribution):
         """What must match for warm_start to continue a previous fit."""
-        ordering = self.ordering if isinstance(self.ordering, str) else tuple(
-            np.asarray(self.ordering).tolist()
+        ordering = (
+            self.ordering
+            if isinstance(self.ordering, str)
+            else tuple(np.asarray(self.ordering).tolist())
         )
         return (
             n_features,
@@ -575,7 +592,4 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         else:
             sampler = sample_member_naive
         network = self._network
-        Zc = sample_network(network, int(n_samples), random_state, sampler)
-        X = np.empty(Zc.shape, dtype=np.float64)
-        X[:, network.orderings[0]] = network.unstandardize(Zc)
-        return X
+        return sample_network(network, int(n_samples), random_state, sampler)

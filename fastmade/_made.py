@@ -16,6 +16,9 @@ from ._network import forward
 from ._products import MemberProducts
 
 
+STANDARD_LIMIT = 1e15
+
+
 class MADENetwork:
     """Weights, degrees and masks of a (possibly ensembled) MADE.
 
@@ -117,10 +120,16 @@ class MADENetwork:
         return member_products.outputs(out)
 
     def standardize(self, Xc):
-        """Canonical inputs in the units the network models, in its dtype."""
+        """Canonical inputs in the units the network models, in its dtype.
+
+        Standardised values are clipped to +-1e15 standard deviations, far
+        beyond any training row, so that no finite input overflows float32
+        and the log-density stays finite (and astronomically small).
+        """
         if self.scale is None:
             return np.asarray(Xc, dtype=self.dtype)
-        return ((Xc - self.shift) / self.scale).astype(self.dtype)
+        Z = (Xc - self.shift) / self.scale
+        return np.clip(Z, -STANDARD_LIMIT, STANDARD_LIMIT, out=Z).astype(self.dtype)
 
     def unstandardize(self, Zc):
         """Samples the network drew, back in the units of the data (float64)."""

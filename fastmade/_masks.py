@@ -45,12 +45,14 @@ def draw_orderings(ordering, n_features, n_masks, rng):
         return np.stack([rng.permutation(n_features) for _ in range(n_masks)])
 
     order = np.asarray(ordering)
-    if order.shape != (n_features,) or not np.array_equal(
-        np.sort(order), np.arange(n_features)
+    if (
+        order.shape != (n_features,)
+        or order.dtype.kind not in "iu"
+        or not np.array_equal(np.sort(order), np.arange(n_features))
     ):
         raise ValueError(
-            f"ordering must be 'natural', 'random' or a permutation of "
-            f"0..{n_features - 1} (one entry per feature); got {ordering!r}."
+            f"ordering must be 'natural', 'random' or a permutation of the "
+            f"integers 0..{n_features - 1}, one per feature; got {ordering!r}."
         )
     return np.tile(order.astype(np.intp), (n_masks, 1))
 

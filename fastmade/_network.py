@@ -47,7 +47,9 @@ def init_params(layer_sizes, n_features, n_params, direct, dtype, rng):
         biases.append(np.zeros(fan_out, dtype=dtype))
     if direct:
         bound = np.sqrt(6.0 / (n_features + sizes[-1]))
-        weights.append(rng.uniform(-bound, bound, (n_features, sizes[-1])).astype(dtype))
+        weights.append(
+            rng.uniform(-bound, bound, (n_features, sizes[-1])).astype(dtype)
+        )
     return weights, biases
 
 
@@ -117,7 +119,9 @@ def backward(products, hidden, d_out, activation):
     grad_weights[n_layers] = products.grad_weight(hidden[-1], d_out, n_layers)
     grad_biases[n_layers] = d_out.sum(axis=0)
     if len(products.masked) > n_layers + 1:
-        grad_weights[n_layers + 1] = products.grad_weight(hidden[0], d_out, n_layers + 1)
+        grad_weights[n_layers + 1] = products.grad_weight(
+            hidden[0], d_out, n_layers + 1
+        )
 
     d_h = products.grad_input(d_out, n_layers)
     for layer in range(n_layers - 1, -1, -1):

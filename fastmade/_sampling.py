@@ -5,25 +5,27 @@ same ``random_state`` they return the same samples:
 
 1. ``rng = sklearn.utils.check_random_state(random_state)`` (for ``None``, a
    generator seeded from the operating system);
-2. with more than one mask member, ``rng.randint(n_masks, size=n_samples)``
-   draws the member of every row;
-3. then, chunk after chunk of rows, ``rng.random_sample((rows, D, R))`` draws
-   the uniforms, where ``[n, i, r]`` is random number r of the i-th dimension
-   that row n's member generates and R is the conditional's ``n_noise``;
-4. the conditional's ``prepare_noise`` turns them into what its sampling rule
-   reads (normal deviates for the Gaussian parts).
+2. with more than one mask member, ``rng.randint(2**31)`` seeds a second
+   generator, which draws the member of every row with ``randint(n_masks)``;
+3. chunk after chunk of rows, ``rng.random_sample((rows, D, R))`` draws the
+   uniforms, where ``[n, i, r]`` is random number r of the i-th dimension that
+   row n's member generates and R is the conditional's ``n_noise``, and the
+   member generator draws the chunk's members;
+4. the conditional's ``prepare_noise`` turns the uniforms into what its
+   sampling rule reads (normal deviates for the Gaussian parts).
 
-Uniforms are drawn one after the other, so the chunk size does not change the
-samples.
+Each generator draws its numbers one after the other, so the chunk size does
+not change the samples, and memory holds the output and one chunk.
 """
 
 import numpy as np
+
 from ._chunks import row_chunks
 from ._random import make_rng
 
 
 def sample_network(network, n_samples, random_state, sample_member):
-    """Draw ``n_samples`` rows from ``network`` in canonical order.
+    """Draw ``n_samples`` rows from ``network`` in the units and order of the data.
 
     Parameters
     ----------
@@ -31,29 +33,37 @@ def sample_network(network, n_samples, random_state, sample_member):
     n_samples : int
     random_state : int, RandomState instance or None
     sample_member : callable
-        ``sample_member(network, member, noise) -> Xc`` draws the rows of one
-        member (the naive reference or the cached kernel).
+        ``sample_member(network, member, noise) -> Zc`` draws the rows of one
+        member in canonical order and standardised units (the naive reference
+        or the cached kernel).
 
     Returns
     -------
-    Xc : ndarray of shape (n_samples, n_features), in the network's dtype
+    X : ndarray of shape (n_samples, n_features), float64
     """
     rng = make_rng(random_state)
+    member_rng = None
+    if network.n_masks > 1:
+        member_rng = np.random.RandomState(rng.randint(2**31))
     n_features = network.n_features
     n_noise = network.conditional.n_noise
-    if network.n_masks > 1:
-        members = rng.randint(network.n_masks, size=n_samples)
-    else:
-        members = np.zeros(n_samples, dtype=np.intp)
+    columns = network.orderings[0]
 
-    Xc = np.empty((n_samples, n_features), dtype=network.dtype)
-    # Noise, samples and the sampler's scratch stay within the working memory.
-    row_bytes = 8 * n_features * (n_noise + 2)
+    X = np.empty((n_samples, n_features))
+    # Noise, samples and the sampler's scratch of one chunk stay in the budget.
+    row_bytes = 8 * n_features * (n_noise + 3)
     for rows in row_chunks(n_samples, row_bytes):
-        uniforms = rng.random_sample((rows.stop - rows.start, n_features, n_noise))
+        n_rows = rows.stop - rows.start
+        uniforms = rng.random_sample((n_rows, n_features, n_noise))
         noise = network.conditional.prepare_noise(uniforms)
-        chunk_members = members[rows]
-        for member in np.unique(chunk_members):
-            picked = np.flatnonzero(chunk_members == member)
-            Xc[rows.start + picked] = sample_member(network, member, noise[picked])
-    return Xc
+        if member_rng is None:
+            members = np.zeros(n_rows, dtype=np.intp)
+        else:
+            members = member_rng.randint(network.n_masks, size=n_rows)
+
+        Zc = np.empty((n_rows, n_features), dtype=network.dtype)
+        for member in np.unique(members):
+            picked = np.flatnonzero(members == member)
+            Zc[picked] = sample_member(network, member, noise[picked])
+        X[rows][:, columns] = network.unstandardize(Zc)
+    return X

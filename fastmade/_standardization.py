@@ -16,8 +16,12 @@ def standardization(X, distribution):
     """
     if distribution == "bernoulli":
         return None, None
-    shift = X.mean(axis=0)
-    scale = X.std(axis=0)
+    # Moments of X / max|X| cannot overflow, whatever the magnitude of X.
+    magnitude = np.abs(X).max(axis=0)
+    magnitude[magnitude == 0] = 1.0
+    unit = X / magnitude
+    shift = unit.mean(axis=0) * magnitude
+    scale = unit.std(axis=0) * magnitude
     constant = scale <= 1e-12 * np.maximum(1.0, np.abs(shift))
     scale[constant] = 1.0
     return shift, scale

@@ -55,7 +55,11 @@ def objective(network, member, X_batch, alpha):
     for grad, weight in zip(grad_weights, products.masked):
         grad += (alpha / n_rows) * weight
         penalty += 0.5 * alpha * float(np.vdot(weight, weight)) / n_rows
-    return nll + penalty, nll, member_products.stored_gradients(grad_weights, grad_biases)
+    return (
+        nll + penalty,
+        nll,
+        member_products.stored_gradients(grad_weights, grad_biases),
+    )
 
 
 def train(
@@ -112,6 +116,11 @@ def train(
             rows = order[begin : begin + batch_size]
             member = step % network.n_masks
             _, nll, grads = objective(network, member, X_train[rows], alpha)
+            if not np.isfinite(nll):
+                raise ValueError(
+                    f"training diverged: the loss became {nll} in epoch {epoch}. "
+                    "Lower learning_rate_init, or raise alpha."
+                )
             optimiser.step(grads)
             total += nll * len(rows)
             step += 1

@@ -36,8 +36,16 @@ def check_input(estimator, X, *, reset):
         dtype="numeric",
         ensure_min_features=1,
     )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{type(estimator).__name__} needs numbers, but X holds {X.dtype} "
+            "values (text or categories?). Convert the columns to numbers first, "
+            "for example with X.astype(float) or a scikit-learn encoder."
+        )
     if sp.issparse(X):
-        X = X.tocsr()
+        # Duplicate entries of one cell add up: sum them before reading values.
+        X = X.tocsr(copy=True)
+        X.sum_duplicates()
     return X, X.shape[1], getattr(target, "feature_names_in_", None)
 
 

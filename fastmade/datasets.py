@@ -56,6 +56,4 @@ def load_binarized_digits(threshold=8):
     n_train = int(0.6 * len(X))
     n_valid = int(0.2 * len(X))
     parts = np.split(order, [n_train, n_train + n_valid])
-    return BinarizedDigits(
-        *(X[rows] for rows in parts), *(y[rows] for rows in parts)
-    )
+    return BinarizedDigits(*(X[rows] for rows in parts), *(y[rows] for rows in parts))

@@ -62,12 +62,17 @@ def test_kernel_conditionals_match_the_numpy_forward_pass(seed):
         generated = np.empty((50, network.n_features), dtype=network.dtype)
         params = np.empty_like(generated)
         _cached_sampler.sample_member(
-            sorted_member.weights, sorted_member.biases, sorted_member.degrees,
-            sorted_member.out_weight, sorted_member.out_bias,
+            sorted_member.weights,
+            sorted_member.biases,
+            sorted_member.degrees,
+            sorted_member.out_weight,
+            sorted_member.out_bias,
             sorted_member.direct_weight,
             _cached_sampler.ACTIVATIONS[network.activation],
             _cached_sampler.CONDITIONALS["bernoulli"],
-            noise, generated, params_out=params,
+            noise,
+            generated,
+            params_out=params,
         )
         order = sorted_member.generation_order
         Xc = np.empty_like(generated)
@@ -100,7 +105,8 @@ def test_samples_do_not_depend_on_the_chunk_size():
 def test_cached_is_the_default_method():
     est = random_model(3)
     np.testing.assert_array_equal(
-        est.sample(100, random_state=2), est.sample(100, random_state=2, method="cached")
+        est.sample(100, random_state=2),
+        est.sample(100, random_state=2, method="cached"),
     )
 
 
@@ -115,5 +121,6 @@ def test_tiny_sample_counts(n_samples):
 def test_negative_thread_count_means_all_processors():
     est = random_model(2).set_params(n_jobs=-1)
     np.testing.assert_array_equal(
-        est.sample(50, random_state=1), est.set_params(n_jobs=1).sample(50, random_state=1)
+        est.sample(50, random_state=1),
+        est.set_params(n_jobs=1).sample(50, random_state=1),
     )

@@ -9,9 +9,7 @@ from conftest import correlated_binary
 
 from fastmade import MADEEstimator
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture
@@ -52,8 +50,9 @@ def test_bad_values_are_refused_and_leave_the_model_as_it_was(
 
 
 def test_wrong_feature_count_is_named(fitted, binary_data):
-    with pytest.raises(ValueError, match="X has 5 features, but MADEEstimator is "
-                       "expecting 6 features"):
+    with pytest.raises(
+        ValueError, match="X has 5 features, but MADEEstimator is expecting 6 features"
+    ):
         fitted.score_samples(binary_data[:, :5])
 
 
@@ -124,8 +123,8 @@ def test_single_sample_without_early_stopping_fits():
         ({"max_iter": 0}, "max_iter"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"ordering": "reversed"}, "ordering"),
-        ({"ordering": [0, 1, 2]}, "permutation of 0..5"),
-        ({"ordering": [0, 1, 2, 3, 4, 4]}, "permutation of 0..5"),
+        ({"ordering": [0, 1, 2]}, "permutation of the integers 0..5"),
+        ({"ordering": [0, 1, 2, 3, 4, 4]}, "permutation of the integers 0..5"),
         ({"hidden_degrees": "uniform"}, "hidden_degrees"),
         ({"n_masks": 0}, "n_masks"),
         ({"dtype": "float16"}, "dtype"),
@@ -211,8 +210,18 @@ def as_frame(X):
 
 
 CONTAINERS = [
-    as_list, as_int, as_uint8, as_bool, as_float32, as_read_only, as_fortran,
-    as_strided, as_csr, as_csc_array, as_coo, as_frame,
+    as_list,
+    as_int,
+    as_uint8,
+    as_bool,
+    as_float32,
+    as_read_only,
+    as_fortran,
+    as_strided,
+    as_csr,
+    as_csc_array,
+    as_coo,
+    as_frame,
 ]
 
 
@@ -227,7 +236,9 @@ def test_every_accepted_input_scores_like_a_float64_array(
 @pytest.mark.parametrize("container", CONTAINERS)
 def test_every_accepted_input_fits_like_a_float64_array(binary_data, container):
     def fit(X):
-        return MADEEstimator(hidden_layer_sizes=(10,), max_iter=5, random_state=0).fit(X)
+        return MADEEstimator(hidden_layer_sizes=(10,), max_iter=5, random_state=0).fit(
+            X
+        )
 
     expected = fit(binary_data).score_samples(binary_data)
     got = fit(container(binary_data)).score_samples(binary_data)
@@ -277,3 +288,45 @@ def test_auto_distribution_reads_real_values_as_gaussian(binary_data):
     est = MADEEstimator(hidden_layer_sizes=(10,), max_iter=5, random_state=0).fit(X)
     assert est.distribution_ == "gaussian"
     assert MADEEstimator(max_iter=2).fit(binary_data).distribution_ == "bernoulli"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"ordering": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]}, "integers 0..5"),
+        ({"hidden_layer_sizes": [5, True]}, "hidden_layer_sizes"),
+    ],
+)
+def test_parameters_of_the_wrong_kind_are_refused(binary_data, params, message):
+    with pytest.raises(ValueError, match=message):
+        MADEEstimator(**params).fit(binary_data)
+
+
+def test_text_categories_are_refused_with_advice():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": ["0", "1"] * 20, "b": ["1", "0"] * 20})
+    with pytest.raises(TypeError, match="needs numbers.*Convert the columns"):
+        MADEEstimator().fit(frame.astype("category"))
+
+
+def test_duplicate_sparse_entries_add_up_before_the_binary_check():
+    rows, cols = np.array([0, 0, 1, 2]), np.array([0, 0, 1, 2])
+    # Two stored ones in cell (0, 0): the cell holds 2.
+    X = sp.coo_matrix((np.array([1.0, 1.0, 1.0, 1.0]), (rows, cols)), shape=(4, 3))
+    with pytest.raises(ValueError, match=r"holds 2.0 \(row 0\)"):
+        MADEEstimator(distribution="bernoulli").fit(X)
+    assert MADEEstimator(max_iter=2).fit(X).distribution_ == "gaussian"
+
+
+def test_a_diverging_fit_raises_instead_of_returning_nan(binary_data):
+    est = MADEEstimator(
+        hidden_layer_sizes=(8,),
+        learning_rate_init=1e30,
+        distribution="bernoulli",
+        max_iter=5,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="training diverged"):
+        est.fit(binary_data)
+    assert not hasattr(est, "n_features_in_")

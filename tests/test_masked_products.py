@@ -80,8 +80,13 @@ def test_training_gives_the_same_loss_curve(dtype, tolerance):
 
 def test_scores_agree_between_products():
     X = correlated_binary(200, 16, seed=2)
-    est = MADEEstimator(hidden_layer_sizes=(40,), n_masks=2, ordering="random",
-                        max_iter=5, random_state=0).fit(X)
+    est = MADEEstimator(
+        hidden_layer_sizes=(40,),
+        n_masks=2,
+        ordering="random",
+        max_iter=5,
+        random_state=0,
+    ).fit(X)
     assert est._network.masked_product == "staircase"
     staircase = est.score_samples(X)
     est._network.masked_product = "dense"

@@ -14,9 +14,8 @@ from test_sklearn_compat import EXPECTED_FAILURES, NON_BINARY, ThresholdedMADE
 
 from fastmade import MADEEstimator, MADEOutlierDetector
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 class ThresholdedDetector(ThresholdedMADE, MADEOutlierDetector):
     """The detector behind the same threshold as ThresholdedMADE."""

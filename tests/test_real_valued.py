@@ -28,9 +28,14 @@ def two_modes(n_samples, seed, share=0.3):
 @pytest.mark.parametrize("distribution", ["gaussian", "mixture"])
 def test_one_dimensional_density_integrates_to_one(distribution):
     X = np.random.RandomState(0).normal(2.0, 3.0, size=(300, 1))
-    est = MADEEstimator(hidden_layer_sizes=(8,), distribution=distribution,
-                        n_components=2, dtype="float64", max_iter=20,
-                        random_state=0).fit(X)
+    est = MADEEstimator(
+        hidden_layer_sizes=(8,),
+        distribution=distribution,
+        n_components=2,
+        dtype="float64",
+        max_iter=20,
+        random_state=0,
+    ).fit(X)
 
     def density(x):
         return np.exp(est.score_samples(np.array([[x]])))[0]
@@ -42,9 +47,14 @@ def test_one_dimensional_density_integrates_to_one(distribution):
 @pytest.mark.parametrize("distribution", ["gaussian", "mixture"])
 def test_two_dimensional_density_integrates_to_one(distribution):
     X, _ = two_modes(400, seed=1)
-    est = MADEEstimator(hidden_layer_sizes=(16,), distribution=distribution,
-                        n_components=3, dtype="float64", max_iter=20,
-                        random_state=0).fit(X)
+    est = MADEEstimator(
+        hidden_layer_sizes=(16,),
+        distribution=distribution,
+        n_components=3,
+        dtype="float64",
+        max_iter=20,
+        random_state=0,
+    ).fit(X)
     grid = np.linspace(-40, 40, 1601)
     xx, yy = np.meshgrid(grid, grid, indexing="ij")
     values = np.exp(est.score_samples(np.column_stack([xx.ravel(), yy.ravel()])))
@@ -65,8 +75,12 @@ def test_correlated_gaussian_reaches_its_entropy():
     X_test = rng.multivariate_normal(mean, covariance, size=5000)
     entropy = 0.5 * np.linalg.slogdet(2 * np.pi * np.e * covariance)[1]
 
-    est = MADEEstimator(hidden_layer_sizes=(32,), distribution="gaussian",
-                        batch_size=500, random_state=0).fit(X)
+    est = MADEEstimator(
+        hidden_layer_sizes=(32,),
+        distribution="gaussian",
+        batch_size=500,
+        random_state=0,
+    ).fit(X)
 
     assert (-est.score(X_test) - entropy) / n_features < 0.05
 
@@ -76,8 +90,12 @@ def test_mixture_beats_gaussian_and_samples_both_modes_in_their_shares():
     X_test, _ = two_modes(2000, seed=3)
     fitted = {
         distribution: MADEEstimator(
-            hidden_layer_sizes=(32,), distribution=distribution, n_components=3,
-            batch_size=200, max_iter=100, random_state=0,
+            hidden_layer_sizes=(32,),
+            distribution=distribution,
+            n_components=3,
+            batch_size=200,
+            max_iter=100,
+            random_state=0,
         ).fit(X)
         for distribution in ["gaussian", "mixture"]
     }
@@ -92,13 +110,19 @@ def test_mixture_beats_gaussian_and_samples_both_modes_in_their_shares():
 
 def test_scores_are_in_the_units_of_the_data():
     X = np.random.RandomState(4).normal(size=(500, 3))
-    params = dict(hidden_layer_sizes=(8,), distribution="gaussian",
-                  dtype="float64", max_iter=5, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        distribution="gaussian",
+        dtype="float64",
+        max_iter=5,
+        random_state=0,
+    )
     small = MADEEstimator(**params).fit(X)
     large = MADEEstimator(**params).fit(10 * X)
 
     np.testing.assert_allclose(
-        large.score_samples(10 * X), small.score_samples(X) - 3 * np.log(10),
+        large.score_samples(10 * X),
+        small.score_samples(X) - 3 * np.log(10),
         rtol=1e-6,
     )
 
@@ -125,15 +149,17 @@ def test_extreme_outputs_give_finite_log_densities(raw):
     assert np.all(np.isfinite(GaussianMixture(2).grad(X, out)))
 
 
-@pytest.mark.parametrize("conditional", [Gaussian(), GaussianMixture(3)],
-                         ids=["gaussian", "mixture"])
+@pytest.mark.parametrize(
+    "conditional", [Gaussian(), GaussianMixture(3)], ids=["gaussian", "mixture"]
+)
 def test_gradients_match_finite_differences(conditional):
     rng = np.random.RandomState(6)
     n_features = 4
     orderings = draw_orderings("random", n_features, 2, rng)
     hidden = [draw_hidden_degrees((5,), n_features, "random", rng) for _ in range(2)]
-    weights, biases = init_params((5,), n_features, conditional.n_params, True,
-                                  np.float64, rng)
+    weights, biases = init_params(
+        (5,), n_features, conditional.n_params, True, np.float64, rng
+    )
     for b in biases:
         b[...] = rng.normal(size=b.shape)
     network = MADENetwork(weights, biases, orderings, hidden, "tanh", conditional)
@@ -153,3 +179,25 @@ def test_gradients_match_finite_differences(conditional):
                 param[index] = saved
                 numeric[index] = (up - down) / (2 * eps)
             np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_rows_far_beyond_the_float32_range_score_finite():
+    X = np.random.RandomState(0).randn(300, 3)
+    est = MADEEstimator(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X)
+    far = X[:2].copy()
+    far[:, 0] = 1e40
+    far[1, 2] = -1e300
+
+    scores = est.score_samples(far)
+
+    assert np.all(np.isfinite(scores)) and np.all(scores < est.score_samples(X).min())
+
+
+def test_huge_training_values_do_not_overflow_the_standardisation():
+    X = np.random.RandomState(0).randn(200, 2)
+    X[:, 1] *= 1e300
+    est = MADEEstimator(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X)
+
+    assert np.all(np.isfinite(est._network.scale))
+    assert np.all(np.isfinite(est.score_samples(X)))
+    assert np.all(np.isfinite(est.sample(5, random_state=0, method="naive")))

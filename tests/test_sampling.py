@@ -10,9 +10,7 @@ from scipy.stats import chisquare
 
 from fastmade import MADEEstimator
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def fit_small(**params):
@@ -52,16 +50,28 @@ def test_zero_samples_give_an_empty_array():
 
 def test_same_random_state_same_model_scores_and_samples():
     X = correlated_binary(200, 5, seed=2)
-    a = MADEEstimator(hidden_layer_sizes=(12,), n_masks=2, ordering="random",
-                      max_iter=10, random_state=7).fit(X)
-    b = MADEEstimator(hidden_layer_sizes=(12,), n_masks=2, ordering="random",
-                      max_iter=10, random_state=7).fit(X)
+    a = MADEEstimator(
+        hidden_layer_sizes=(12,),
+        n_masks=2,
+        ordering="random",
+        max_iter=10,
+        random_state=7,
+    ).fit(X)
+    b = MADEEstimator(
+        hidden_layer_sizes=(12,),
+        n_masks=2,
+        ordering="random",
+        max_iter=10,
+        random_state=7,
+    ).fit(X)
 
     np.testing.assert_array_equal(a.ordering_, b.ordering_)
     for wa, wb in zip(a.coefs_, b.coefs_):
         np.testing.assert_array_equal(wa, wb)
     np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
-    np.testing.assert_array_equal(a.sample(30, random_state=3), b.sample(30, random_state=3))
+    np.testing.assert_array_equal(
+        a.sample(30, random_state=3), b.sample(30, random_state=3)
+    )
 
 
 def test_random_state_instance_advances_between_calls():
@@ -80,8 +90,9 @@ def test_fitting_never_touches_the_global_random_state():
     assert np.random.rand() == expected
 
 
-@pytest.mark.parametrize("params", [{}, {"n_masks": 3, "ordering": "random",
-                                     "hidden_layer_sizes": (8, 8)}])
+@pytest.mark.parametrize(
+    "params", [{}, {"n_masks": 3, "ordering": "random", "hidden_layer_sizes": (8, 8)}]
+)
 def test_pickled_model_scores_and_samples_identically(params):
     est = fit_small(**params)
     X = all_binary_vectors(4)
@@ -103,8 +114,13 @@ def test_chunking_does_not_change_the_samples():
 
 def test_warm_start_continues_from_the_previous_weights():
     X = correlated_binary(200, 5, seed=4)
-    est = MADEEstimator(hidden_layer_sizes=(12,), max_iter=2, warm_start=True,
-                        early_stopping=False, random_state=0).fit(X)
+    est = MADEEstimator(
+        hidden_layer_sizes=(12,),
+        max_iter=2,
+        warm_start=True,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X)
     first = est.score(X)
     ordering = est.ordering_.copy()
     est.fit(X)
@@ -137,3 +153,19 @@ def test_narrow_layers_warn_that_connections_are_lost():
     X = correlated_binary(50, 6, seed=5)
     with pytest.warns(UserWarning, match="lose part of their inputs"):
         MADEEstimator(hidden_layer_sizes=(3,), max_iter=2).fit(X)
+
+
+def test_sampling_memory_stays_near_the_output_size():
+    import tracemalloc
+
+    est = fit_small(n_masks=2, ordering="random")
+    n_samples = 200_000
+    est.sample(10)
+    with sklearn.config_context(working_memory=1):
+        tracemalloc.start()
+        samples = est.sample(n_samples, random_state=0)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+
+    # The output plus one chunk of a megabyte or so, whatever n_samples is.
+    assert peak < samples.nbytes + 4 * 2**20
