@@ -69,6 +69,7 @@ def sample_member_cached(network, member, noise, n_jobs=1):
         np.ascontiguousarray(noise),
         generated,
         n_jobs=n_jobs,
+        n_components=getattr(network.conditional, "n_components", 1),
     )
     if network.member_layout(member).input_perm is None:
         return generated

@@ -7,11 +7,15 @@ come in chunks, read from a CSV a block of lines at a time or sliced from a
 CSV places are ``line L, column C`` counted from 1, as an editor shows them;
 ``.npy`` places are ``row R, column C`` counted from 0, as NumPy indexes them.
 
-A CSV file is comma-separated numbers, one row a line; blank lines are
-skipped. Its first line is a header of column names when any of its fields is
-not a number. Values must be finite, and 0 or 1 for a binary table.
+A CSV file is UTF-8 text (a byte-order mark is dropped) of comma-separated
+numbers, one row a line; blank lines are skipped. Its first record is a header
+of column names when any of its fields is not a number; names may be quoted as
+the :mod:`csv` module writes them. Values must be finite, and 0 or 1 for a
+binary table.
 """
 
+import contextlib
+import csv
 import itertools
 import os
 
@@ -82,20 +86,50 @@ class _Table:
 
 
 class CsvTable(_Table):
-    """A CSV file of numbers, with an optional header line."""
+    """A CSV file of numbers, with an optional header line.
+
+    The file is read as UTF-8, with or without a byte-order mark. The header
+    is read with the :mod:`csv` module, so quoted names may hold commas,
+    quotes and line breaks.
+    """
 
     def __init__(self, path, binary=True):
         self.path = path
         self.binary = binary
-        with open(path, newline="") as handle:
-            first = next(self._numbered_lines(handle), None)
+        with self._open() as handle:
+            first = self._first_record(handle)
         if first is None:
             raise DataFileError(f"{path} holds no rows.")
-        self._first_line, text = first
-        fields = text.split(",")
+        self._first_line, self._header_end, fields = first
         self.n_columns = len(fields)
         if not all(_is_number(field) for field in fields):
             self.header = [field.strip() for field in fields]
+
+    @contextlib.contextmanager
+    def _open(self):
+        """The file as text, with decoding errors named by the file."""
+        # utf-8-sig drops a byte-order mark, which would otherwise make the
+        # first field of a headerless file look like a column name.
+        try:
+            with open(self.path, encoding="utf-8-sig", newline="") as handle:
+                yield handle
+        except UnicodeDecodeError as error:
+            raise DataFileError(
+                f"{self.path} is not UTF-8 text (byte "
+                f"{error.object[error.start : error.start + 1]!r} cannot be "
+                "decoded); save it as UTF-8 CSV."
+            ) from None
+
+    def _first_record(self, handle):
+        """``(first line, last line, fields)`` of the first non-blank record."""
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                break
+        else:
+            return None
+        reader = csv.reader(itertools.chain([line], handle))
+        fields = next(reader)
+        return number, number + reader.line_num - 1, fields
 
     @staticmethod
     def _numbered_lines(handle):
@@ -113,10 +147,12 @@ class CsvTable(_Table):
         if n_rows is None:
             n_rows = chunk_rows(CSV_BYTES_PER_VALUE * self.n_columns)
         first_row = 0
-        with open(self.path, newline="") as handle:
+        with self._open() as handle:
             lines = self._numbered_lines(handle)
             if self.header is not None:
-                next(lines)
+                lines = itertools.dropwhile(
+                    lambda line: line[0] <= self._header_end, lines
+                )
             while block := list(itertools.islice(lines, n_rows)):
                 yield first_row, self._parse(block)
                 first_row += len(block)
@@ -173,6 +209,16 @@ class NpyTable(_Table):
     def __init__(self, path, binary=True):
         self.path = path
         self.binary = binary
+        with open(path, "rb") as handle:
+            signature = handle.read(len(np.lib.format.MAGIC_PREFIX))
+        archive = signature.startswith(b"PK\x03\x04")
+        if signature != np.lib.format.MAGIC_PREFIX and not archive:
+            # np.load would take it for a pickle and talk of allow_pickle.
+            raise DataFileError(
+                f"{path} is not a valid .npy array: it does not start with the "
+                ".npy signature (write it with numpy.save, or name a CSV file "
+                ".csv)."
+            )
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, EOFError) as error:

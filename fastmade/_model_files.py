@@ -56,6 +56,7 @@ because the degrees define them.
 """
 
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -73,6 +74,7 @@ from ._training import TrainingHistory
 
 FORMAT_VERSION = 1
 MODEL_CLASSES = {cls.__name__: cls for cls in (MADEEstimator, MADEOutlierDetector)}
+
 
 class ModelFileError(ValueError):
     """A file that is not a readable fastmade model file."""
@@ -142,9 +144,10 @@ def load(path):
     ------
     ValueError
         If the file is not a complete model file, comes from a newer format,
-        holds Python objects, names an unknown class or parameter, or holds
-        arrays that do not fit the model it describes. The message names the
-        file and what is wrong.
+        holds Python objects, names an unknown class or parameter, holds
+        arrays that do not fit the model it describes (or more data than the
+        file can hold), or holds a member the model it describes does not
+        have. The message names the file and what is wrong.
     """
     reader = _Reader(path, _read_members(path))
 
@@ -189,6 +192,9 @@ def load(path):
         model.best_validation_score_ = None
     if isinstance(model, MADEOutlierDetector):
         model.offset_ = reader.number("offset")
+    # Whatever is left over (direct weights of a network without direct
+    # connections, say) means the description and the arrays disagree.
+    reader.refuse_unread()
     return model
 
 
@@ -294,12 +300,22 @@ def _read_members(path):
                         "not a .npy array; it is not a fastmade model file."
                     )
                 with archive.open(info) as member:
-                    if _header_dtype(member).hasobject:
+                    shape, dtype = _header(member)
+                    if dtype.hasobject:
                         raise ModelFileError(
                             f"Model file {name} holds Python objects in {key!r}, "
                             "which only a pickle can read; fastmade model files "
                             "hold plain arrays, so it was not opened. Load only "
                             "files written by fastmade.save."
+                        )
+                    # A header can declare any shape: allocating it unchecked
+                    # would exhaust memory before the data turns out missing.
+                    declared = math.prod(shape) * dtype.itemsize
+                    if declared > min(info.file_size, _most_bytes(info, name)):
+                        raise ModelFileError(
+                            f"Model file {name} declares {key!r} of shape {shape} "
+                            f"({declared} bytes), more than the file holds; it is "
+                            "damaged or not a fastmade model file."
                         )
                 with archive.open(info) as member:
                     arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
@@ -312,14 +328,21 @@ def _read_members(path):
     return arrays
 
 
-def _header_dtype(member):
-    """The dtype a ``.npy`` header declares, read without the data."""
+def _header(member):
+    """The shape and dtype a ``.npy`` header declares, read without the data."""
     version = np.lib.format.read_magic(member)
     if version == (1, 0):
-        _, _, dtype = np.lib.format.read_array_header_1_0(member)
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
     else:
-        _, _, dtype = np.lib.format.read_array_header_2_0(member)
-    return dtype
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    return shape, dtype
+
+
+def _most_bytes(info, path):
+    """The most bytes a zip member can unpack to, given the file's real size."""
+    stored = min(info.compress_size, os.path.getsize(path))
+    # Deflate expands at most about 1032 to 1; a stored member not at all.
+    return stored if info.compress_type == zipfile.ZIP_STORED else 1032 * stored
 
 
 class _Reader:
@@ -328,6 +351,7 @@ class _Reader:
     def __init__(self, path, arrays):
         self.path = os.fspath(path)
         self.arrays = arrays
+        self.read = set()
 
     def fail(self, message):
         raise ModelFileError(f"Model file {self.path} {message}.")
@@ -338,7 +362,17 @@ class _Reader:
     def get(self, key):
         if key not in self.arrays:
             self.fail(f"lacks {key!r}; it is damaged or not a fastmade model file")
+        self.read.add(key)
         return self.arrays[key]
+
+    def refuse_unread(self):
+        """Fail on a member the model read so far has no place for."""
+        unread = sorted(set(self.arrays) - self.read)
+        if unread:
+            self.fail(
+                f"holds {unread[0]!r}, which the model it describes does not have; "
+                "it is inconsistent or not a fastmade model file"
+            )
 
     def array(self, key, shape, kinds):
         """The array ``key``, checked for its shape and dtype kind."""
@@ -400,8 +434,15 @@ def _set_params(reader, model, writer):
 def _read_description(reader):
     """The ``network`` member, checked field by field."""
     description = reader.json("network")
-    fields = ("layer_sizes", "n_masks", "direct_connections", "dtype",
-              "activation", "distribution", "n_components")
+    fields = (
+        "layer_sizes",
+        "n_masks",
+        "direct_connections",
+        "dtype",
+        "activation",
+        "distribution",
+        "n_components",
+    )
     if not isinstance(description, dict) or set(description) != set(fields):
         reader.fail(f"holds a 'network' member without the fields {fields}")
 

@@ -15,13 +15,14 @@ status 2.
 
 import argparse
 import contextlib
+import csv
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from ._atomic import atomic_output
+from ._atomic import atomic_output, check_output_path
 from ._data_files import open_table
 from ._estimator import MADEEstimator
 from ._model_files import load, save
@@ -57,17 +58,14 @@ def _ordering(text):
         return [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            "expected natural, random or column indices such as 2,0,1, "
-            f"got {text!r}"
+            f"expected natural, random or column indices such as 2,0,1, got {text!r}"
         ) from None
 
 
 def _count(text):
     value = int(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a count of 0 or more, got {text}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a count of 0 or more, got {text}")
     return value
 
 
@@ -109,9 +107,9 @@ def _estimator_params(args):
 
 def _fit(args):
     if args.contamination is not None and not args.detector:
-        raise ValueError(
-            "--contamination sets the outlier threshold; add --detector."
-        )
+        raise ValueError("--contamination sets the outlier threshold; add --detector.")
+    # Refuse an output that could not be written before training, not after.
+    check_output_path(args.output)
     table = open_table(args.data, binary=args.distribution == "bernoulli")
     X = table.read_all()
     cls = MADEOutlierDetector if args.detector else MADEEstimator
@@ -120,7 +118,7 @@ def _fit(args):
     progress = EpochProgress(model.max_iter)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with contextlib.redirect_stdout(progress):
+        with contextlib.redirect_stdout(progress), _in_option_terms():
             model.fit(X)
     for warning in caught:
         _say("fit", f"warning: {warning.message}")
@@ -131,6 +129,29 @@ def _fit(args):
         model.feature_names_in_ = np.asarray(table.header, dtype=object)
     save(model, args.output)
     return 0
+
+
+# Advice in the Python API's terms, and what to say on the command line.
+_OPTION_TERMS = {
+    "with early_stopping=True": "with early stopping (the default)",
+    "set early_stopping=False": "pass --no-early-stopping",
+    "learning_rate_init": "--learning-rate",
+    "raise alpha": "raise --alpha",
+}
+
+
+@contextlib.contextmanager
+def _in_option_terms():
+    """Reword a ValueError's advice to name command-line options."""
+    try:
+        yield
+    except ValueError as error:
+        message = str(error)
+        for api, option in _OPTION_TERMS.items():
+            message = message.replace(api, option)
+        if message == str(error):
+            raise
+        raise ValueError(message) from error
 
 
 def _check_columns(table, model, model_path):
@@ -144,7 +165,8 @@ def _check_columns(table, model, model_path):
     if table.header is None or names is None:
         return
     for column, (got, expected) in enumerate(zip(table.header, names), start=1):
-        if got != expected:
+        # Header fields are read stripped of surrounding spaces.
+        if got != str(expected).strip():
             raise ValueError(
                 f"{table.path}, column {column}: the header says {got!r}, but the "
                 f"model in {model_path} has {expected!r} there."
@@ -164,6 +186,8 @@ def _output(path, mode="w"):
 
 def _score(args):
     model = load(args.model)
+    if args.output is not None:
+        check_output_path(args.output)
     table = open_table(args.data, binary=model.distribution_ == "bernoulli")
     _check_columns(table, model, args.model)
     detector = isinstance(model, MADEOutlierDetector)
@@ -185,7 +209,16 @@ def _score(args):
 
 def _sample(args):
     model = load(args.model)
-    samples = model.sample(args.n_samples, random_state=args.random_state)
+    if args.output is not None:
+        check_output_path(args.output)
+    try:
+        samples = model.sample(args.n_samples, random_state=args.random_state)
+    except MemoryError:
+        gib = args.n_samples * model.n_features_in_ * 8 / 2**30
+        raise MemoryError(
+            f"{args.n_samples} rows of {model.n_features_in_} columns need about "
+            f"{gib:.3g} GiB"
+        ) from None
     binary = model.distribution_ == "bernoulli"
     if binary:
         samples = samples.astype(np.uint8)
@@ -197,7 +230,8 @@ def _sample(args):
     names = getattr(model, "feature_names_in_", None)
     with _output(args.output) as out:
         if names is not None:
-            out.write(",".join(names) + "\n")
+            # Quoted as needed, so names with commas or line breaks read back.
+            csv.writer(out, lineterminator="\n").writerow(names)
         np.savetxt(out, samples, fmt="%d" if binary else "%.10g", delimiter=",")
     return 0
 
@@ -221,19 +255,23 @@ def _add_fit(commands):
     _add_data_argument(fit)
     fit.add_argument("-o", "--output", required=True, help="model file to write")
     fit.add_argument(
-        "--hidden", type=_positive_ints, action="append",
+        "--hidden",
+        type=_positive_ints,
+        action="append",
         help="hidden layer sizes: repeat it or give a comma list (default 500)",
     )
     fit.add_argument("--activation", choices=["relu", "tanh", "sigmoid"])
     fit.add_argument("--max-iter", type=int, help="most epochs (default 200)")
     fit.add_argument("--n-masks", type=int, help="mask ensemble size (default 1)")
     fit.add_argument(
-        "--ordering", type=_ordering,
+        "--ordering",
+        type=_ordering,
         help="natural (default), random, or column indices such as 2,0,1",
     )
     fit.add_argument("--hidden-degrees", choices=["random", "equal"])
     fit.add_argument(
-        "--distribution", choices=["bernoulli", "gaussian", "mixture", "auto"],
+        "--distribution",
+        choices=["bernoulli", "gaussian", "mixture", "auto"],
         default="bernoulli",
         help="conditional of each column: bernoulli (default) for 0/1 data, "
         "gaussian or mixture for real values, auto to pick from the data",
@@ -244,16 +282,19 @@ def _add_fit(commands):
     fit.add_argument("--learning-rate", type=float, help="Adam step (default 1e-3)")
     fit.add_argument("--alpha", type=float, help="L2 penalty (default 1e-4)")
     fit.add_argument(
-        "--no-early-stopping", action="store_true",
+        "--no-early-stopping",
+        action="store_true",
         help="train for --max-iter epochs without holding rows out",
     )
     fit.add_argument("--random-state", type=int, help="seed of every random choice")
     fit.add_argument(
-        "--detector", action="store_true",
+        "--detector",
+        action="store_true",
         help="fit an outlier detector: scores then come with +1/-1 labels",
     )
     fit.add_argument(
-        "--contamination", type=float,
+        "--contamination",
+        type=float,
         help="with --detector, the share of training rows called outliers "
         "(default 0.1)",
     )
@@ -271,9 +312,7 @@ def _add_score(commands):
     )
     _add_model_argument(score)
     _add_data_argument(score)
-    score.add_argument(
-        "-o", "--output", help="CSV to write (default: standard output)"
-    )
+    score.add_argument("-o", "--output", help="CSV to write (default: standard output)")
     score.set_defaults(run=_score)
 
 
@@ -288,9 +327,7 @@ def _add_sample(commands):
     sample.add_argument(
         "-n", "--n-samples", type=_count, required=True, help="rows to draw"
     )
-    sample.add_argument(
-        "-o", "--output", help="CSV or .npy (default: standard output)"
-    )
+    sample.add_argument("-o", "--output", help="CSV or .npy (default: standard output)")
     sample.add_argument("--random-state", type=int, help="seed: same seed, same rows")
     sample.set_defaults(run=_sample)
 
@@ -316,6 +353,16 @@ def _say(command, message):
     print(f"fastmade {command}: {message}", file=sys.stderr)
 
 
+# What to do when a command runs out of memory.
+_LESS_MEMORY = {
+    "demo": "close other programs and run it again",
+    "fit": "fit on fewer rows, or with smaller --hidden layers",
+    "score": "score the file in smaller pieces",
+    "sample": "ask for a smaller -n, or draw the rows in chunks: several runs "
+    "with different --random-state",
+}
+
+
 def _describe(error):
     """One line for an error the user can act on."""
     if isinstance(error, OSError) and error.filename is not None:
@@ -337,6 +384,10 @@ def main(argv=None):
         return 141
     except (ValueError, OSError) as error:
         _say(args.command, f"error: {_describe(error)}")
+        return 1
+    except MemoryError as error:
+        asked = f": {_describe(error)}" if str(error) else ""
+        _say(args.command, f"error: out of memory{asked}; {_LESS_MEMORY[args.command]}")
         return 1
     except KeyboardInterrupt:
         _say(args.command, "interrupted")

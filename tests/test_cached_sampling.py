@@ -39,6 +39,37 @@ def random_model(seed):
     return MADEEstimator(**params).fit(X)
 
 
+def real_valued_model(seed, distribution):
+    """A briefly fitted Gaussian or mixture model of random shape."""
+    rng = np.random.RandomState(seed)
+    n_features = int(rng.choice([1, 2, 5, 30, 120]))
+    X = rng.normal(size=(80, n_features)) @ rng.normal(size=(n_features, n_features))
+    return MADEEstimator(
+        hidden_layer_sizes=(int(rng.choice([1, 10, 150])),) * int(rng.randint(1, 3)),
+        distribution=distribution,
+        n_components=int(rng.choice([1, 2, 5])),
+        n_masks=int(rng.choice([1, 2])),
+        ordering=str(rng.choice(["natural", "random"])),
+        dtype=str(rng.choice(["float32", "float64"])),
+        max_iter=2,
+        random_state=seed,
+    ).fit(X)
+
+
+@pytest.mark.parametrize("distribution", ["gaussian", "mixture"])
+@pytest.mark.parametrize("seed", range(8))
+def test_cached_and_naive_samples_agree_for_real_values(distribution, seed):
+    est = real_valued_model(seed, distribution)
+    tolerance = 1e-4 if est._network.dtype == np.float32 else 1e-9
+
+    cached = est.sample(300, random_state=seed, method="cached")
+    naive = est.sample(300, random_state=seed, method="naive")
+
+    close = np.isclose(cached, naive, rtol=tolerance, atol=tolerance)
+    assert np.all(np.isfinite(cached))
+    assert close.mean() >= 0.999
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_cached_and_naive_samples_agree(seed):
     est = random_model(seed)

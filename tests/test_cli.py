@@ -1,5 +1,6 @@
 """The command line fits, scores and samples files, and fails in one clear line."""
 
+import csv
 import io
 import os
 import subprocess
@@ -98,12 +99,18 @@ def test_every_kind_of_file_fits_the_same_model(tmp_path, model_file, capsys, ki
         (["--hidden", "12", "--hidden", "8"], dict(hidden_layer_sizes=(12, 8))),
         (["--hidden", "12,8"], dict(hidden_layer_sizes=(12, 8))),
         (["--ordering", "2,0,1,3,5,4"], dict(ordering=(2, 0, 1, 3, 5, 4))),
-        (["--ordering", "random", "--n-masks", "2"], dict(ordering="random",
-                                                          n_masks=2)),
-        (["--hidden-degrees", "equal", "--activation", "tanh"],
-         dict(hidden_degrees="equal", activation="tanh")),
-        (["--learning-rate", "0.01", "--alpha", "0.5"],
-         dict(learning_rate_init=0.01, alpha=0.5)),
+        (
+            ["--ordering", "random", "--n-masks", "2"],
+            dict(ordering="random", n_masks=2),
+        ),
+        (
+            ["--hidden-degrees", "equal", "--activation", "tanh"],
+            dict(hidden_degrees="equal", activation="tanh"),
+        ),
+        (
+            ["--learning-rate", "0.01", "--alpha", "0.5"],
+            dict(learning_rate_init=0.01, alpha=0.5),
+        ),
         (["--no-early-stopping"], dict(early_stopping=False)),
         (["--detector", "--contamination", "0.2"], dict(contamination=0.2)),
     ],
@@ -120,8 +127,18 @@ def test_fit_options_set_the_estimator_parameters(
 
 
 def test_fit_reports_progress_on_standard_error(tmp_path, data_csv, capsys):
-    argv = ["fit", data_csv, "-o", tmp_path / "m.npz", "--hidden", "8",
-            "--max-iter", "3", "--random-state", "0"]
+    argv = [
+        "fit",
+        data_csv,
+        "-o",
+        tmp_path / "m.npz",
+        "--hidden",
+        "8",
+        "--max-iter",
+        "3",
+        "--random-state",
+        "0",
+    ]
     status, out, err = run(capsys, *argv)
 
     assert status == 0 and out == ""
@@ -133,8 +150,17 @@ def test_fit_reports_progress_on_standard_error(tmp_path, data_csv, capsys):
 
 
 def test_quiet_fit_prints_nothing_but_warnings(tmp_path, data_csv, capsys):
-    argv = ["fit", data_csv, "-o", tmp_path / "m.npz", "--hidden", "8",
-            "--max-iter", "3", "-q"]
+    argv = [
+        "fit",
+        data_csv,
+        "-o",
+        tmp_path / "m.npz",
+        "--hidden",
+        "8",
+        "--max-iter",
+        "3",
+        "-q",
+    ]
     status, out, err = run(capsys, *argv)
 
     assert status == 0 and out == ""
@@ -147,8 +173,9 @@ def test_quiet_fit_prints_nothing_but_warnings(tmp_path, data_csv, capsys):
 # Scoring
 
 
-def test_score_writes_one_log_likelihood_per_row_in_order(tmp_path, model_file,
-                                                          data_csv, capsys):
+def test_score_writes_one_log_likelihood_per_row_in_order(
+    tmp_path, model_file, data_csv, capsys
+):
     out = tmp_path / "scores.csv"
     status, stdout, stderr = run(capsys, "score", model_file, data_csv, "-o", out)
 
@@ -160,8 +187,9 @@ def test_score_writes_one_log_likelihood_per_row_in_order(tmp_path, model_file,
     np.testing.assert_allclose(scores[:, 0], expected, rtol=1e-9)
 
 
-def test_score_without_output_writes_to_standard_output(tmp_path, model_file,
-                                                        data_csv, capsys):
+def test_score_without_output_writes_to_standard_output(
+    tmp_path, model_file, data_csv, capsys
+):
     run(capsys, "score", model_file, data_csv, "-o", tmp_path / "scores.csv")
     status, stdout, _ = run(capsys, "score", model_file, data_csv)
 
@@ -174,8 +202,9 @@ def test_score_reads_csv_and_npy_alike(tmp_path, model_file, data_csv, capsys):
     np.save(npy, X)
     plain = write_csv(tmp_path / "plain.csv", X)
 
-    outputs = [run(capsys, "score", model_file, data)[1]
-               for data in (data_csv, npy, plain)]
+    outputs = [
+        run(capsys, "score", model_file, data)[1] for data in (data_csv, npy, plain)
+    ]
 
     assert outputs[0] == outputs[1] == outputs[2]
 
@@ -202,8 +231,17 @@ def test_npy_files_are_memory_mapped(tmp_path):
 
 def test_a_detector_scores_with_labels(tmp_path, data_csv, capsys):
     model_path = tmp_path / "detector.npz"
-    run(capsys, "fit", data_csv, "-o", model_path, "--detector",
-        "--contamination", "0.2", *FIT)
+    run(
+        capsys,
+        "fit",
+        data_csv,
+        "-o",
+        model_path,
+        "--detector",
+        "--contamination",
+        "0.2",
+        *FIT,
+    )
     status, stdout, _ = run(capsys, "score", model_path, data_csv)
 
     header, rows = read_scores(stdout)
@@ -266,9 +304,26 @@ def test_sample_to_npy_and_to_standard_output(tmp_path, model_file, capsys):
 
 def test_samples_can_be_fitted_again(tmp_path, model_file, capsys):
     samples = tmp_path / "samples.csv"
-    run(capsys, "sample", model_file, "-n", "100", "--random-state", "0",
-        "-o", samples)
+    run(capsys, "sample", model_file, "-n", "100", "--random-state", "0", "-o", samples)
     assert run(capsys, "fit", samples, "-o", tmp_path / "again.npz", *FIT)[0] == 0
+
+
+def test_sample_quotes_feature_names_so_score_reads_them_back(tmp_path, capsys):
+    names = ["weight, kg", 'say "hi"', "two\nlines", "c3", "c4", "c5"]
+    data = tmp_path / "named.csv"
+    with open(data, "w", newline="") as handle:
+        csv.writer(handle).writerows([names, *X.astype(int).tolist()])
+    model_path = tmp_path / "model.npz"
+    samples = tmp_path / "samples.csv"
+
+    assert run(capsys, "fit", data, "-o", model_path, *FIT)[0] == 0
+    assert list(fastmade.load(model_path).feature_names_in_) == names
+    assert run(capsys, "sample", model_path, "-n", "30", "-o", samples)[0] == 0
+    with open(samples, newline="") as handle:
+        assert next(csv.reader(handle)) == names
+    status, _, err = run(capsys, "score", model_path, samples, "-o", tmp_path / "s.csv")
+    assert status == 0, err
+    assert read_scores(tmp_path / "s.csv")[1].shape == (30, 1)
 
 
 def test_python_dash_m_runs_the_same_commands(tmp_path, data_csv):
@@ -278,7 +333,11 @@ def test_python_dash_m_runs_the_same_commands(tmp_path, data_csv):
     def fastmade_command(*argv):
         return subprocess.run(
             [sys.executable, "-m", "fastmade", *map(str, argv)],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
         )
 
     fitted = fastmade_command("fit", data_csv, "-o", model_path, *FIT)
@@ -328,8 +387,10 @@ def assert_fails_in_one_line(capsys, tmp_path, argv, message, status=1):
 
 def test_missing_data_file(tmp_path, model_file, capsys):
     missing = tmp_path / "missing.csv"
-    for argv in (["fit", missing, "-o", tmp_path / "m.npz"],
-                 ["score", model_file, missing, "-o", tmp_path / "s.csv"]):
+    for argv in (
+        ["fit", missing, "-o", tmp_path / "m.npz"],
+        ["score", model_file, missing, "-o", tmp_path / "s.csv"],
+    ):
         assert_fails_in_one_line(
             capsys, tmp_path, argv, f"error: {missing}: No such file or directory"
         )
@@ -337,8 +398,10 @@ def test_missing_data_file(tmp_path, model_file, capsys):
 
 def test_missing_model_file(tmp_path, data_csv, capsys):
     missing = tmp_path / "missing.npz"
-    for argv in (["score", missing, data_csv, "-o", tmp_path / "s.csv"],
-                 ["sample", missing, "-n", "3", "-o", tmp_path / "s.csv"]):
+    for argv in (
+        ["score", missing, data_csv, "-o", tmp_path / "s.csv"],
+        ["sample", missing, "-n", "3", "-o", tmp_path / "s.csv"],
+    ):
         assert_fails_in_one_line(capsys, tmp_path, argv, "No such file or directory")
 
 
@@ -358,8 +421,11 @@ def test_bad_csv_values_are_named_by_line_and_column(
     tmp_path, model_file, capsys, command, row, column, value, message
 ):
     data = write_bad_csv(tmp_path / "data.csv", row, column, value)
-    argv = (["fit", data, "-o", tmp_path / "new.npz"] if command == "fit"
-            else ["score", model_file, data, "-o", tmp_path / "scores.csv"])
+    argv = (
+        ["fit", data, "-o", tmp_path / "new.npz"]
+        if command == "fit"
+        else ["score", model_file, data, "-o", tmp_path / "scores.csv"]
+    )
     assert_fails_in_one_line(capsys, tmp_path, argv, message)
 
 
@@ -367,7 +433,9 @@ def test_short_row_without_header_names_the_first_row(tmp_path, capsys):
     data = tmp_path / "plain.csv"
     data.write_text("0,1,1\n1,0,1\n1,1\n")
     assert_fails_in_one_line(
-        capsys, tmp_path, ["fit", data, "-o", tmp_path / "m.npz"],
+        capsys,
+        tmp_path,
+        ["fit", data, "-o", tmp_path / "m.npz"],
         "plain.csv, line 3: 2 columns, but the first row (line 1) has 3",
     )
 
@@ -377,10 +445,15 @@ def test_bad_npy_values_are_named_by_row_and_column(
     tmp_path, model_file, capsys, command
 ):
     data = bad_npy(tmp_path / "data.npy", 4, 2, 2.0)
-    argv = (["fit", data, "-o", tmp_path / "new.npz"] if command == "fit"
-            else ["score", model_file, data, "-o", tmp_path / "scores.csv"])
+    argv = (
+        ["fit", data, "-o", tmp_path / "new.npz"]
+        if command == "fit"
+        else ["score", model_file, data, "-o", tmp_path / "scores.csv"]
+    )
     assert_fails_in_one_line(
-        capsys, tmp_path, argv,
+        capsys,
+        tmp_path,
+        argv,
         "data.npy, row 4, column 2 (counting from 0): 2.0 is not 0 or 1",
     )
 
@@ -402,11 +475,14 @@ def test_npy_files_that_are_not_tables_are_refused(tmp_path, capsys, array, mess
     )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "holds no rows"),
-    ("\n\n", "holds no rows"),
-    ("a,b,c\n", "holds a header but no rows"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "holds no rows"),
+        ("\n\n", "holds no rows"),
+        ("a,b,c\n", "holds a header but no rows"),
+    ],
+)
 def test_empty_csv_files_are_refused(tmp_path, capsys, text, message):
     data = tmp_path / "empty.csv"
     data.write_text(text)
@@ -415,10 +491,112 @@ def test_empty_csv_files_are_refused(tmp_path, capsys, text, message):
     )
 
 
+def test_a_csv_that_is_not_utf8_is_named(tmp_path, capsys):
+    data = tmp_path / "latin1.csv"
+    data.write_bytes("café,b\n1,0\n0,1\n".encode("latin-1"))
+    assert_fails_in_one_line(
+        capsys,
+        tmp_path,
+        ["fit", data, "-o", tmp_path / "m.npz"],
+        f"error: {data} is not UTF-8 text",
+    )
+
+
+def test_an_npy_file_that_is_text_is_not_a_valid_npy_array(tmp_path, capsys):
+    data = tmp_path / "data.npy"
+    data.write_text("0,1\n1,0\n")
+    before = sorted(os.listdir(tmp_path))
+    status, _, err = run(capsys, "fit", data, "-o", tmp_path / "m.npz")
+
+    assert status == 1 and err.count("\n") == 1
+    assert f"{data} is not a valid .npy array" in err
+    assert "allow_pickle" not in err
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def not_trained(*args, **kwargs):
+    pytest.fail("fit trained before checking its output")
+
+
+@pytest.mark.parametrize("where", ["missing directory", "directory"])
+@pytest.mark.parametrize("command", ["fit", "score", "sample"])
+def test_an_unwritable_output_is_named_as_given_and_checked_first(
+    tmp_path, model_file, data_csv, capsys, monkeypatch, command, where
+):
+    if where == "directory":
+        output, message = tmp_path, f"error: {tmp_path}: names a directory"
+    else:
+        output = tmp_path / "missing_dir" / "out"
+        message = f"error: {output}: its directory does not exist"
+    monkeypatch.setattr(MADEEstimator, "fit", not_trained)
+    monkeypatch.setattr(MADEEstimator, "sample", not_trained)
+    argv = {
+        "fit": ["fit", data_csv, "-o", output],
+        "score": ["score", model_file, data_csv, "-o", output],
+        "sample": ["sample", model_file, "-n", "5", "-o", output],
+    }[command]
+
+    assert_fails_in_one_line(capsys, tmp_path, argv, message)
+    assert ".part" not in capsys.readouterr().err
+
+
+def test_an_empty_output_path_is_refused(tmp_path, data_csv, capsys):
+    assert_fails_in_one_line(
+        capsys, tmp_path, ["fit", data_csv, "-o", ""], "output path is empty"
+    )
+
+
+def test_sampling_more_rows_than_memory_holds_fails_in_one_line(
+    tmp_path, model_file, capsys
+):
+    assert_fails_in_one_line(
+        capsys,
+        tmp_path,
+        ["sample", model_file, "-n", 10**14],
+        "error: out of memory: 100000000000000 rows of 6 columns need about",
+    )
+    err = run(capsys, "sample", model_file, "-n", 10**14)[2]
+    assert "smaller -n" in err and "in chunks" in err
+
+
+def test_running_out_of_memory_while_fitting_fails_in_one_line(
+    tmp_path, data_csv, capsys, monkeypatch
+):
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.00 TiB")
+
+    monkeypatch.setattr(MADEEstimator, "fit", exhausted)
+    assert_fails_in_one_line(
+        capsys,
+        tmp_path,
+        ["fit", data_csv, "-o", tmp_path / "m.npz"],
+        "error: out of memory: Unable to allocate 1.00 TiB; fit on fewer rows",
+    )
+
+
+def test_a_one_row_fit_names_the_command_line_option(tmp_path, capsys):
+    data = write_csv(tmp_path / "one.csv", X[:1])
+    assert_fails_in_one_line(
+        capsys,
+        tmp_path,
+        ["fit", data, "-o", tmp_path / "m.npz"],
+        "pass --no-early-stopping",
+    )
+    with pytest.raises(ValueError, match="set early_stopping=False"):
+        MADEEstimator().fit(X[:1])
+
+
+def test_a_diverging_fit_fails_in_one_line(tmp_path, data_csv, capsys):
+    argv = ["fit", data_csv, "-o", tmp_path / "m.npz", *FIT, "--learning-rate", "1e30"]
+    assert_fails_in_one_line(capsys, tmp_path, argv, "error: training diverged")
+
+
 def test_wrong_column_count_for_the_model(tmp_path, model_file, capsys):
     data = write_csv(tmp_path / "narrow.csv", X[:, :5])
     assert_fails_in_one_line(
-        capsys, tmp_path, ["score", model_file, data, "-o", tmp_path / "s.csv"],
+        capsys,
+        tmp_path,
+        ["score", model_file, data, "-o", tmp_path / "s.csv"],
         f"narrow.csv has 5 columns, but the model in {model_file} was fitted on 6",
     )
 
@@ -426,7 +604,9 @@ def test_wrong_column_count_for_the_model(tmp_path, model_file, capsys):
 def test_header_that_names_other_columns(tmp_path, model_file, capsys):
     data = write_csv(tmp_path / "swapped.csv", X, ["c0", "c2", "c1", *HEADER[3:]])
     assert_fails_in_one_line(
-        capsys, tmp_path, ["score", model_file, data, "-o", tmp_path / "s.csv"],
+        capsys,
+        tmp_path,
+        ["score", model_file, data, "-o", tmp_path / "s.csv"],
         "swapped.csv, column 2: the header says 'c2', but the model in",
     )
 
@@ -436,8 +616,10 @@ def test_bad_model_files(tmp_path, data_csv, capsys, content):
     model_path = tmp_path / "bad.npz"
     model_path.write_bytes(content)
     message = f"Model file {model_path} is not a complete .npz archive"
-    for argv in (["score", model_path, data_csv, "-o", tmp_path / "s.csv"],
-                 ["sample", model_path, "-n", "2", "-o", tmp_path / "s.csv"]):
+    for argv in (
+        ["score", model_path, data_csv, "-o", tmp_path / "s.csv"],
+        ["sample", model_path, "-n", "2", "-o", tmp_path / "s.csv"],
+    ):
         assert_fails_in_one_line(capsys, tmp_path, argv, message)
 
 
@@ -457,36 +639,48 @@ def test_a_failure_late_in_a_stream_leaves_no_output(tmp_path, model_file, capsy
 
     with sklearn.config_context(working_memory=0.001):
         assert_fails_in_one_line(
-            capsys, tmp_path, ["score", model_file, data, "-o", out],
+            capsys,
+            tmp_path,
+            ["score", model_file, data, "-o", out],
             "line 200, column 1: '7' is not 0 or 1",
         )
 
     assert out.read_text() == "older scores\n"
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--contamination", "0.2"], "--contamination sets the outlier threshold; "
-                                 "add --detector"),
-    (["--detector", "--contamination", "0.7"], "'contamination' parameter"),
-    (["--max-iter", "0"], "'max_iter' parameter"),
-    (["--ordering", "0,1,2"], "ordering must be 'natural', 'random' or a "
-                              "permutation of 0..5"),
-])
-def test_invalid_settings_fail_in_one_line(tmp_path, data_csv, capsys, options,
-                                           message):
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--contamination", "0.2"],
+            "--contamination sets the outlier threshold; add --detector",
+        ),
+        (["--detector", "--contamination", "0.7"], "'contamination' parameter"),
+        (["--max-iter", "0"], "'max_iter' parameter"),
+        (
+            ["--ordering", "0,1,2"],
+            "ordering must be 'natural', 'random' or a permutation of",
+        ),
+    ],
+)
+def test_invalid_settings_fail_in_one_line(
+    tmp_path, data_csv, capsys, options, message
+):
     argv = ["fit", data_csv, "-o", tmp_path / "m.npz", "-q", *options]
     assert_fails_in_one_line(capsys, tmp_path, argv, message)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["fit", "data.csv"], "the following arguments are required: -o/--output"),
-    (["fit", "data.csv", "-o", "m.npz", "--hidden", "0"], "positive integers"),
-    (["fit", "data.csv", "-o", "m.npz", "--hidden", "wide"], "positive integers"),
-    (["sample", "m.npz", "-n", "-3"], "a count of 0 or more"),
-    (["fit", "data.csv", "-o", "m.npz", "--activation", "gelu"], "invalid choice"),
-])
-def test_bad_arguments_exit_with_status_2_in_one_line(tmp_path, capsys, argv,
-                                                      message):
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "data.csv"], "the following arguments are required: -o/--output"),
+        (["fit", "data.csv", "-o", "m.npz", "--hidden", "0"], "positive integers"),
+        (["fit", "data.csv", "-o", "m.npz", "--hidden", "wide"], "positive integers"),
+        (["sample", "m.npz", "-n", "-3"], "a count of 0 or more"),
+        (["fit", "data.csv", "-o", "m.npz", "--activation", "gelu"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_with_status_2_in_one_line(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as raised:
         main(argv)
     err = capsys.readouterr().err
@@ -511,6 +705,21 @@ def test_csv_header_is_detected_from_a_non_numeric_first_row(tmp_path):
     assert CsvTable(str(without)).header is None
     assert CsvTable(str(with_header)).read_all().shape == (3, 6)
     assert CsvTable(str(without)).read_all().shape == (3, 6)
+
+
+def test_a_byte_order_mark_does_not_make_the_first_row_a_header(tmp_path):
+    plain = write_csv(tmp_path / "plain.csv", X)
+    marked = tmp_path / "marked.csv"
+    marked.write_text(plain.read_text(), encoding="utf-8-sig")
+    named = tmp_path / "named.csv"
+    named.write_text(
+        write_csv(tmp_path / "h.csv", X, HEADER).read_text(), encoding="utf-8-sig"
+    )
+
+    table = CsvTable(marked)
+    assert table.header is None
+    np.testing.assert_array_equal(table.read_all(), X)
+    assert CsvTable(named).header == HEADER
 
 
 def test_blank_lines_are_skipped_but_counted(tmp_path):
@@ -541,8 +750,14 @@ def test_progress_without_validation():
     assert line == "epoch 4/4, train NLL 1.5, 0 s spent, at most 0 s left"
 
 
-@pytest.mark.parametrize("seconds, text", [
-    (0.4, "0 s"), (59, "59 s"), (61, "1 min 01 s"), (3600 + 420, "1 h 07 min"),
-])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0.4, "0 s"),
+        (59, "59 s"),
+        (61, "1 min 01 s"),
+        (3600 + 420, "1 h 07 min"),
+    ],
+)
 def test_durations_read_as_people_write_them(seconds, text):
     assert format_duration(seconds) == text

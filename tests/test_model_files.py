@@ -1,8 +1,10 @@
 """Model files round-trip every fitted model and refuse every bad file."""
 
+import io
 import os
 import pickle
 import warnings
+import zipfile
 
 import joblib
 import numpy as np
@@ -41,12 +43,19 @@ REAL_VALUED = {
     "gaussian": dict(distribution="gaussian"),
     "mixture": dict(distribution="mixture", n_components=2),
     "mixture, two layers, float64": dict(
-        distribution="mixture", n_components=3, hidden_layer_sizes=(12, 10),
+        distribution="mixture",
+        n_components=3,
+        hidden_layer_sizes=(12, 10),
         dtype="float64",
     ),
 }
 X_REAL = X + np.random.RandomState(1).normal(scale=0.3, size=X.shape) * [
-    1, 2, 3, 4, 5, 6
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
 ]
 
 
@@ -75,8 +84,9 @@ def assert_same_fitted_state(loaded, model):
     for got, expected in zip(loaded.hidden_degrees_, model.hidden_degrees_):
         for got_layer, expected_layer in zip(got, expected):
             np.testing.assert_array_equal(got_layer, expected_layer)
-    for got, expected in zip(loaded.coefs_ + loaded.intercepts_,
-                             model.coefs_ + model.intercepts_):
+    for got, expected in zip(
+        loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_
+    ):
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
 
@@ -88,8 +98,9 @@ def test_round_trip_scores_and_samples_identically(tmp_path, cls, params):
     loaded = round_trip(model, tmp_path)
 
     assert_same_fitted_state(loaded, model)
-    np.testing.assert_array_equal(loaded.score_samples(X_OTHER),
-                                  model.score_samples(X_OTHER))
+    np.testing.assert_array_equal(
+        loaded.score_samples(X_OTHER), model.score_samples(X_OTHER)
+    )
     for method in ("cached", "naive"):
         np.testing.assert_array_equal(
             loaded.sample(200, random_state=3, method=method),
@@ -107,8 +118,9 @@ def test_real_valued_models_round_trip_with_their_standardisation(
     loaded = round_trip(model, tmp_path)
 
     assert_same_fitted_state(loaded, model)
-    np.testing.assert_array_equal(loaded.score_samples(X_REAL[:40]),
-                                  model.score_samples(X_REAL[:40]))
+    np.testing.assert_array_equal(
+        loaded.score_samples(X_REAL[:40]), model.score_samples(X_REAL[:40])
+    )
     # The naive sampler is the reference for every conditional.
     np.testing.assert_array_equal(
         loaded.sample(100, random_state=2, method="naive"),
@@ -138,8 +150,9 @@ def test_detector_keeps_its_offset_and_labels(tmp_path):
 def test_feature_names_survive_and_frames_score_without_warnings(tmp_path):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(6)])
-    model = MADEOutlierDetector(hidden_layer_sizes=(10,), max_iter=5,
-                                random_state=0).fit(frame)
+    model = MADEOutlierDetector(
+        hidden_layer_sizes=(10,), max_iter=5, random_state=0
+    ).fit(frame)
     loaded = round_trip(model, tmp_path)
 
     assert list(loaded.feature_names_in_) == list(frame.columns)
@@ -171,8 +184,9 @@ def test_parameters_changed_after_fitting_do_not_change_the_network(tmp_path):
 
 
 def test_sequences_read_back_as_tuples(tmp_path):
-    loaded = round_trip(fit(ordering=[1, 0, 2, 3, 5, 4],
-                            hidden_layer_sizes=[10, 8]), tmp_path)
+    loaded = round_trip(
+        fit(ordering=[1, 0, 2, 3, 5, 4], hidden_layer_sizes=[10, 8]), tmp_path
+    )
     assert loaded.ordering == (1, 0, 2, 3, 5, 4)
     assert loaded.hidden_layer_sizes == (10, 8)
 
@@ -190,11 +204,28 @@ def test_the_layout_is_the_documented_one(tmp_path):
         members = {key: archive[key] for key in archive.files}
 
     assert set(members) == {
-        "format_version", "fastmade_version", "class_name", "params", "network",
-        "fit_architecture", "n_features_in", "orderings",
-        "hidden_degrees_0", "hidden_degrees_1", "weight_0", "weight_1",
-        "weight_2", "weight_3", "bias_0", "bias_1", "bias_2", "n_iter",
-        "loss_curve", "validation_scores", "best_validation_score", "offset",
+        "format_version",
+        "fastmade_version",
+        "class_name",
+        "params",
+        "network",
+        "fit_architecture",
+        "n_features_in",
+        "orderings",
+        "hidden_degrees_0",
+        "hidden_degrees_1",
+        "weight_0",
+        "weight_1",
+        "weight_2",
+        "weight_3",
+        "bias_0",
+        "bias_1",
+        "bias_2",
+        "n_iter",
+        "loss_curve",
+        "validation_scores",
+        "best_validation_score",
+        "offset",
     }
     assert str(members["network"]) == NETWORK
     assert members["format_version"] == FORMAT_VERSION
@@ -215,8 +246,9 @@ def test_pickle_and_joblib_still_work_on_saved_and_loaded_models(tmp_path):
     ]
 
     for copy in copies:
-        np.testing.assert_array_equal(copy.decision_function(X),
-                                      model.decision_function(X))
+        np.testing.assert_array_equal(
+            copy.decision_function(X), model.decision_function(X)
+        )
 
 
 def test_save_writes_the_name_as_given(tmp_path):
@@ -243,6 +275,28 @@ def test_a_failed_save_leaves_the_old_file_and_no_partial_one(tmp_path, monkeypa
     assert path.read_bytes() == before
 
 
+def test_save_into_a_missing_directory_names_the_path_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing_dir/m.npz") as raised:
+        fastmade.save(fit(max_iter=2), "missing_dir/m.npz")
+
+    assert raised.value.filename == "missing_dir/m.npz"
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_an_empty_path_and_a_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = fit(max_iter=2)
+    with pytest.raises(ValueError, match="output path is empty"):
+        fastmade.save(model, "")
+    with pytest.raises(IsADirectoryError, match="names a directory") as raised:
+        fastmade.save(model, tmp_path)
+
+    assert raised.value.filename == str(tmp_path)
+    assert os.listdir(tmp_path) == []
+    assert not [name for name in os.listdir(tmp_path.parent) if name.endswith(".part")]
+
+
 def test_save_refuses_an_unfitted_model(tmp_path):
     from sklearn.exceptions import NotFittedError
 
@@ -261,6 +315,7 @@ def test_save_refuses_a_subclass_it_could_not_load(tmp_path):
 
 
 # Bad files: each is a good file with one thing changed.
+
 
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory):
@@ -307,13 +362,16 @@ BAD_MEMBERS = {
         r"'weight_0' of shape \(6, 9\), but the model it describes needs \(6, 10\)",
     ),
     "output weights of the wrong shape": (
-        dict(weight_2=float32(8, 5)), r"'weight_2' of shape \(8, 5\)",
+        dict(weight_2=float32(8, 5)),
+        r"'weight_2' of shape \(8, 5\)",
     ),
     "direct weights missing": (
-        {"drop": ["weight_3"]}, "lacks 'weight_3'",
+        {"drop": ["weight_3"]},
+        "lacks 'weight_3'",
     ),
     "bias of the wrong shape": (
-        dict(bias_1=float32(9)), r"'bias_1' of shape \(9,\)",
+        dict(bias_1=float32(9)),
+        r"'bias_1' of shape \(9,\)",
     ),
     "degrees of the wrong shape": (
         dict(hidden_degrees_1=np.ones((2, 8), dtype=np.int64)),
@@ -340,10 +398,12 @@ BAD_MEMBERS = {
         "non-finite values in 'bias_0'",
     ),
     "text where a number belongs": (
-        dict(n_iter=np.array("eight")), "'n_iter' of dtype <U5",
+        dict(n_iter=np.array("eight")),
+        "'n_iter' of dtype <U5",
     ),
     "parameters that are not JSON": (
-        dict(params=np.array("{hidden")), "'params' that is not valid JSON",
+        dict(params=np.array("{hidden")),
+        "'params' that is not valid JSON",
     ),
     "an unknown parameter": (
         dict(params=np.array('{"hidden_layer_sizes": [10, 8], "wings": 2}')),
@@ -354,7 +414,8 @@ BAD_MEMBERS = {
         "invalid parameter: The 'activation' parameter",
     ),
     "a detector without its offset": (
-        {"drop": ["offset"]}, "lacks 'offset'",
+        {"drop": ["offset"]},
+        "lacks 'offset'",
     ),
     "a network of an unknown distribution": (
         dict(network=np.array(NETWORK.replace('"bernoulli"', '"poisson"'))),
@@ -365,11 +426,30 @@ BAD_MEMBERS = {
         "holds a 'network' member without the fields",
     ),
     "a network description that is not JSON": (
-        dict(network=np.array("layers: 10, 8")), "'network' that is not valid JSON",
+        dict(network=np.array("layers: 10, 8")),
+        "'network' that is not valid JSON",
     ),
     "warm-start record that is not an array": (
         dict(fit_architecture=np.array('{"n_features": 6}')),
         "'fit_architecture' that is not a JSON array",
+    ),
+    "direct weights in a network without direct connections": (
+        dict(
+            network=np.array(
+                NETWORK.replace(
+                    '"direct_connections": true', '"direct_connections": false'
+                )
+            )
+        ),
+        "holds 'weight_3', which the model it describes does not have",
+    ),
+    "a member the layout does not define": (
+        dict(notes=np.array("hello")),
+        "holds 'notes', which the model it describes does not have",
+    ),
+    "standardisation in a binary model": (
+        dict(shift=np.zeros(6), scale=np.ones(6)),
+        "holds 'scale', which the model it describes does not have",
     ),
     "a pickled object": (
         dict(params=np.array([{"hidden_layer_sizes": [10]}], dtype=object)),
@@ -378,8 +458,9 @@ BAD_MEMBERS = {
 }
 
 
-@pytest.mark.parametrize("changes, message", BAD_MEMBERS.values(),
-                         ids=BAD_MEMBERS.keys())
+@pytest.mark.parametrize(
+    "changes, message", BAD_MEMBERS.values(), ids=BAD_MEMBERS.keys()
+)
 def test_bad_members_are_refused_with_a_message_naming_the_file(
     good_file, tmp_path, changes, message
 ):
@@ -411,6 +492,34 @@ def test_a_crafted_pickle_is_never_unpickled(good_file, tmp_path):
         fastmade.load(path)
 
     assert not proof.exists()
+
+
+@pytest.mark.parametrize(
+    "compression",
+    [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED],
+    ids=["stored", "deflated"],
+)
+def test_a_member_declaring_more_data_than_the_file_holds_is_refused_unread(
+    good_file, tmp_path, compression
+):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(good_file) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "loss_curve.npy":
+                content = header.getvalue() + bytes(64)
+            target.writestr(info.filename, content, compress_type=compression)
+
+    with pytest.raises(
+        ModelFileError,
+        match=r"declares 'loss_curve' of shape "
+        r"\(1000000000000,\) \(8000000000000 bytes\), more than",
+    ):
+        fastmade.load(path)
 
 
 def test_a_truncated_file_is_refused(good_file, tmp_path):
