@@ -50,12 +50,19 @@ def median_time(function, repeats):
     return statistics.median(times)
 
 
-def random_model(n_features, hidden, seed=0):
-    """A MADE fitted for one epoch on random binary rows: real weights and masks."""
+def random_model(n_features, hidden, distribution="bernoulli", seed=0):
+    """A MADE fitted for one epoch on random rows: real weights and masks."""
     rng = np.random.RandomState(seed)
-    X = (rng.rand(256, n_features) < 0.3).astype(np.float32)
+    if distribution == "bernoulli":
+        X = (rng.rand(256, n_features) < 0.3).astype(np.float32)
+    else:
+        X = rng.normal(size=(256, n_features)).astype(np.float32)
     est = MADEEstimator(
-        hidden_layer_sizes=hidden, max_iter=1, early_stopping=False, random_state=seed
+        hidden_layer_sizes=hidden,
+        distribution=distribution,
+        max_iter=1,
+        early_stopping=False,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -129,9 +136,10 @@ def torch_or_none():
     return torch
 
 
-def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
+def sampling_table(repeats, budget, dimensions, hidden_sizes, rows, distribution):
     """Rows of the sampling table, printed as they are measured."""
-    torch = torch_or_none()
+    # The PyTorch baseline is a Bernoulli MADE.
+    torch = torch_or_none() if distribution == "bernoulli" else None
 
     header = "| D | hidden | N | naive (s) | cached (s) | speedup | cached / score |"
     if torch is not None:
@@ -141,7 +149,7 @@ def sampling_table(repeats, budget, dimensions, hidden_sizes, rows):
     table = []
     for n_features in dimensions:
         for hidden in hidden_sizes:
-            est = random_model(n_features, hidden)
+            est = random_model(n_features, hidden, distribution)
             for n_rows in rows:
                 X = est.sample(n_rows, random_state=0)
                 est.sample(n_rows, random_state=0)  # warm the sorted copies
@@ -350,6 +358,10 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+", default=ROWS)
     parser.add_argument("--batches", type=int, nargs="+", default=BATCHES)
     parser.add_argument("--plot", help="write the figure to this PNG file")
+    parser.add_argument(
+        "--distribution", choices=["bernoulli", "gaussian"], default="bernoulli",
+        help="conditionals of the sampled models (sampling table)",
+    )
     args = parser.parse_args()
 
     blas = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
