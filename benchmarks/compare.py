@@ -359,7 +359,9 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=BATCHES)
     parser.add_argument("--plot", help="write the figure to this PNG file")
     parser.add_argument(
-        "--distribution", choices=["bernoulli", "gaussian"], default="bernoulli",
+        "--distribution",
+        choices=["bernoulli", "gaussian"],
+        default="bernoulli",
         help="conditionals of the sampled models (sampling table)",
     )
     args = parser.parse_args()

@@ -55,8 +55,9 @@ def split(loader):
 
 def gaussian_mixture_by_bic(X):
     models = [
-        GaussianMixture(k, covariance_type="full", reg_covar=1e-4, random_state=SEED)
-        .fit(X)
+        GaussianMixture(
+            k, covariance_type="full", reg_covar=1e-4, random_state=SEED
+        ).fit(X)
         for k in range(1, 7)
     ]
     return min(models, key=lambda model: model.bic(X))

@@ -22,7 +22,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:X does not have valid feature names"),
 ]
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 X = correlated_binary(200, 6, seed=0)
 HEADER = [f"c{i}" for i in range(6)]
 FIT = ["--hidden", "16", "--max-iter", "8", "--random-state", "0", "--quiet"]
@@ -327,7 +326,11 @@ def test_sample_quotes_feature_names_so_score_reads_them_back(tmp_path, capsys):
 
 
 def test_python_dash_m_runs_the_same_commands(tmp_path, data_csv):
-    env = {**os.environ, "PYTHONPATH": REPO}
+    # The subprocess imports the same fastmade as this test: installed or in place.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.path.dirname(os.path.dirname(fastmade.__file__)),
+    }
     model_path = tmp_path / "model.npz"
 
     def fastmade_command(*argv):
