@@ -372,7 +372,7 @@ def main():
         products_table(args.repeats, args.dimensions, PRODUCT_HIDDEN, args.batches)
         return
     table = sampling_table(
-        args.repeats, args.budget, args.dimensions, HIDDEN, args.rows
+        args.repeats, args.budget, args.dimensions, HIDDEN, args.rows, args.distribution
     )
     if args.plot:
         try:
