@@ -47,12 +47,14 @@ def sort_member(network, member):
     )
 
 
-def sample_member_cached(network, member, noise, n_jobs=1):
+def sample_member_cached(network, member, noise, n_jobs=1, params_out=None):
     """Draw rows from one member with the cached kernel.
 
     Parameters and result are those of
     :func:`fastmade._naive_sampler.sample_member_naive`, plus ``n_jobs``, the
-    number of threads the tiles of rows are spread over.
+    number of threads the tiles of rows are spread over, and ``params_out``, an
+    optional (n_samples, D * P) array that receives the conditionals' parameters
+    in the member's generation order.
     """
     sorted_member = network.cached(("sorted", member), sort_member, member)
     n_rows = noise.shape[0]
@@ -68,6 +70,7 @@ def sample_member_cached(network, member, noise, n_jobs=1):
         _cached_sampler.CONDITIONALS[network.conditional.name],
         np.ascontiguousarray(noise),
         generated,
+        params_out=params_out,
         n_jobs=n_jobs,
         n_components=getattr(network.conditional, "n_components", 1),
     )
