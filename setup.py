@@ -27,7 +27,9 @@ def _compiler_has_openmp(compiler):
         with open(path, "w") as f:
             f.write(source)
         try:
-            objects = compiler.compile([path], output_dir=tmp, extra_postargs=["-fopenmp"])
+            objects = compiler.compile(
+                [path], output_dir=tmp, extra_postargs=["-fopenmp"]
+            )
             compiler.link_executable(
                 objects, os.path.join(tmp, "probe"), extra_postargs=["-fopenmp"]
             )
