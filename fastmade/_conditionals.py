@@ -197,4 +197,3 @@ def make_conditional(name, n_components=1):
 
 
 DISTRIBUTIONS = ("bernoulli", "gaussian", "mixture")
-CONDITIONALS = {"bernoulli": Bernoulli(), "gaussian": Gaussian()}
