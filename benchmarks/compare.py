@@ -126,6 +126,12 @@ def torch_naive_passes(est, n_rows):
     return run
 
 
+def print_header(header):
+    """Print a markdown table's header line and its rule."""
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+
+
 def torch_or_none():
     """PyTorch on as many threads as fastmade's BLAS, or None without it."""
     try:
@@ -144,8 +150,7 @@ def sampling_table(repeats, budget, dimensions, hidden_sizes, rows, distribution
     header = "| D | hidden | N | naive (s) | cached (s) | speedup | cached / score |"
     if torch is not None:
         header += " PyTorch naive (s) | speedup vs PyTorch |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print_header(header)
     table = []
     for n_features in dimensions:
         for hidden in hidden_sizes:
@@ -264,8 +269,7 @@ def products_table(repeats, dimensions, hidden_sizes, batches):
     )
     if torch is not None:
         header += " epoch PyTorch (s) | staircase vs PyTorch |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print_header(header)
     table = []
     for n_features in dimensions:
         for hidden in hidden_sizes:

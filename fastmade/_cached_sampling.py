@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _cached_sampler
-from ._layouts import to_sorted
+from ._layouts import sorted_parameters
 
 
 @dataclass
@@ -31,10 +31,7 @@ class SortedMember:
 def sort_member(network, member):
     """Build the sorted copy of one member of a :class:`MADENetwork`."""
     layout = network.member_layout(member)
-    weights = [
-        to_sorted(W, *perms) for W, perms in zip(network.weights, layout.weight_perms)
-    ]
-    biases = [to_sorted(b, perm) for b, perm in zip(network.biases, layout.bias_perms)]
+    weights, biases = sorted_parameters(layout, network.weights, network.biases)
     n_layers = len(biases) - 1
     return SortedMember(
         weights=weights[:n_layers],

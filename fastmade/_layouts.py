@@ -90,6 +90,14 @@ def to_sorted(array, rows=None, columns=None):
     return np.ascontiguousarray(array)
 
 
+def sorted_parameters(layout, weights, biases):
+    """Weights and biases of one member taken into its sorted coordinates."""
+    return (
+        [to_sorted(W, *perms) for W, perms in zip(weights, layout.weight_perms)],
+        [to_sorted(b, perm) for b, perm in zip(biases, layout.bias_perms)],
+    )
+
+
 def from_sorted(array, rows=None, columns=None):
     """Inverse of :func:`to_sorted`: put a sorted array back in stored order."""
     if rows is None and columns is None:

@@ -11,7 +11,7 @@ only the prefix each block of units can read, skipping about half the work.
 import numpy as np
 
 from . import _staircase
-from ._layouts import from_sorted, to_sorted
+from ._layouts import from_sorted, sorted_parameters, to_sorted
 from ._network import apply_masks
 
 MASKED_PRODUCTS = ("staircase", "dense")
@@ -100,13 +100,8 @@ class MemberProducts:
 
         layout = network.member_layout(member)
         self.layout = layout
-        self.products = StaircaseProducts(
-            [to_sorted(W, *perms) for W, perms in zip(masked, layout.weight_perms)],
-            layout.prefixes,
-        )
-        self.biases = [
-            to_sorted(b, perm) for b, perm in zip(network.biases, layout.bias_perms)
-        ]
+        weights, self.biases = sorted_parameters(layout, masked, network.biases)
+        self.products = StaircaseProducts(weights, layout.prefixes)
 
     def inputs(self, Xc):
         """Canonical inputs in the coordinates of the products."""
