@@ -8,7 +8,8 @@ Usage::
 ``sampling`` times, for each shape, naive sampling (one forward pass per
 dimension), cached sampling (the compiled kernel) and one ``score_samples`` call
 on the same number of rows, all float32 in one process, as medians of
-``--repeats`` runs. Where naive sampling would take longer than ``--budget``
+``--repeats`` runs. A run of a short call repeats it for at least 50 ms and
+takes the mean; cached sampling draws with a new seed at every call. Where naive sampling would take longer than ``--budget``
 seconds a run, its time is measured over the first passes and scaled to all D
 passes (every pass is one full forward of the same rows, so the passes cost the
 same); such entries are marked ``*``. If PyTorch is installed, a PyTorch CPU
@@ -23,6 +24,7 @@ Adam, the same batch size and thread count).
 """
 
 import argparse
+import itertools
 import statistics
 import time
 import warnings
@@ -37,16 +39,29 @@ DIMENSIONS = (64, 256, 784)
 HIDDEN = ((500,), (500, 500))
 ROWS = (1, 100, 1000, 10000)
 PRODUCT_HIDDEN = ((500,), (1000, 1000))
+# Short calls repeat within a run until it lasts this long (see median_time).
+MIN_RUN_SECONDS = 0.05
 BATCHES = (100, 10000)
 
 
-def median_time(function, repeats):
-    """Median wall time of ``function()`` over ``repeats`` runs, in seconds."""
+def median_time(function, repeats, min_seconds=0.0):
+    """Median wall time of one ``function()`` call over ``repeats`` runs, in seconds.
+
+    A run calls ``function`` until ``min_seconds`` have passed (once at least) and
+    counts the mean time of its calls, so that calls of microseconds are not
+    timed one by one against the clock's resolution and jitter.
+    """
     times = []
     for _ in range(repeats):
+        calls = 0
         start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
+        while True:
+            function()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        times.append(elapsed / calls)
     return statistics.median(times)
 
 
@@ -158,10 +173,17 @@ def sampling_table(repeats, budget, dimensions, hidden_sizes, rows, distribution
             for n_rows in rows:
                 X = est.sample(n_rows, random_state=0)
                 est.sample(n_rows, random_state=0)  # warm the sorted copies
+                # A new seed each call: the same rows again and again would let
+                # the CPU learn their branches, which fresh draws never allow.
+                seeds = itertools.count()
                 cached = median_time(
-                    lambda: est.sample(n_rows, random_state=0), repeats
+                    lambda: est.sample(n_rows, random_state=next(seeds)),
+                    repeats,
+                    MIN_RUN_SECONDS,
                 )
-                score = median_time(lambda: est.score_samples(X), repeats)
+                score = median_time(
+                    lambda: est.score_samples(X), repeats, MIN_RUN_SECONDS
+                )
                 naive, scaled = naive_time(
                     fastmade_naive_passes(est, n_rows), n_features, repeats, budget
                 )

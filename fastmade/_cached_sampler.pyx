@@ -100,6 +100,10 @@ MAX_COMPONENTS = FM_MAX_COMPONENTS
 """int: the most components a mixture conditional may have."""
 
 
+TILE_ROWS = 256
+"""int: rows a tile by default (``tile_rows`` of :func:`sample_member`)."""
+
+
 def conditional_shape(int code, int n_components=1):
     """Return (P, R): output parameters a dimension and random numbers a draw.
 
@@ -346,7 +350,7 @@ def sample_member(
     out,              # OUT: (N, D)
     params_out=None,  # OUT: (N, D * P) or None
     int n_jobs=1,
-    int tile_rows=256,
+    int tile_rows=TILE_ROWS,
     block_dims=None,
     int n_components=1,
 ):
@@ -379,7 +383,7 @@ def sample_member(
         (P, R).
     noise : ndarray of shape (N, D, R), float64
         (IN) The random numbers of each draw; ``noise[n, d]`` are those of
-        dimension d of row n: a uniform in [0, 1) for Bernoulli, a standard
+        dimension d of row n: the logit of a uniform for Bernoulli, a standard
         normal deviate for a Gaussian, a uniform then a deviate for a mixture.
     out : ndarray of shape (N, D)
         (OUT) The samples, same dtype as the weights.
@@ -414,7 +418,7 @@ def sample_member(
     kernel runs (with ``n_jobs=1`` as well), since a threaded GEMM may round a row
     differently. They depend on ``tile_rows`` and ``block_dims`` only through
     rounding: BLAS may sum a row's products in an order that depends on the
-    number of rows in the call, so a uniform within rounding of its threshold
+    number of rows in the call, so a random number within rounding of its threshold
     may draw differently. With ``block_dims=D`` no BLAS runs and the rows are
     bit-identical for every tiling (up to the sign of zero sums).
     """

@@ -10,6 +10,7 @@ single member needs no copy at all.
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import effective_n_jobs
 
 from . import _cached_sampler
 from ._layouts import sorted_parameters
@@ -49,12 +50,15 @@ def sample_member_cached(network, member, noise, n_jobs=1, params_out=None):
 
     Parameters and result are those of
     :func:`fastmade._naive_sampler.sample_member_naive`, plus ``n_jobs``, the
-    number of threads the tiles of rows are spread over, and ``params_out``, an
+    number of threads the tiles of rows are spread over (read as scikit-learn
+    reads it: None is 1, -1 all cores), and ``params_out``, an
     optional (n_samples, D * P) array that receives the conditionals' parameters
     in the member's generation order.
     """
     sorted_member = network.cached(("sorted", member), sort_member, member)
     n_rows = noise.shape[0]
+    # One tile runs on one thread; resolving n_jobs would cost more than a row.
+    n_jobs = effective_n_jobs(n_jobs) if n_rows > _cached_sampler.TILE_ROWS else 1
     generated = np.empty((n_rows, network.n_features), dtype=network.dtype)
     _cached_sampler.sample_member(
         sorted_member.weights,

@@ -6,7 +6,6 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -570,7 +569,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             Samples as float64, columns in the order of the features: 0/1
             values for Bernoulli conditionals, in the data's units otherwise.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "_network")
         if isinstance(n_samples, (bool, np.bool_)) or not isinstance(
             n_samples, numbers.Integral
         ):
@@ -587,8 +586,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
             )
 
         if method == "cached":
-            n_jobs = effective_n_jobs(self.n_jobs)
-            sampler = functools.partial(sample_member_cached, n_jobs=n_jobs)
+            sampler = functools.partial(sample_member_cached, n_jobs=self.n_jobs)
         else:
             sampler = sample_member_naive
         network = self._network

@@ -131,12 +131,18 @@ class MADENetwork:
         Z = (Xc - self.shift) / self.scale
         return np.clip(Z, -STANDARD_LIMIT, STANDARD_LIMIT, out=Z).astype(self.dtype)
 
-    def unstandardize(self, Zc):
-        """Samples the network drew, back in the units of the data (float64)."""
-        Zc = np.asarray(Zc, dtype=np.float64)
-        if self.scale is None:
-            return Zc
-        return Zc * self.scale + self.shift
+    def unstandardize(self, Zc, out):
+        """Write rows the network drew into ``out``, in the data's units and order.
+
+        ``Zc`` holds standardised values in canonical order; ``out`` is float64,
+        with the features in the order of the data.
+        """
+        if self.scale is not None:
+            Zc = Zc * self.scale + self.shift
+        if self.cached(("natural",), has_natural_order, None):
+            out[...] = Zc
+        else:
+            out[:, self.orderings[0]] = Zc
 
     def log_likelihood(self, Xc):
         """log p(x) in nats for every row of standardised canonical inputs.
@@ -160,3 +166,8 @@ class MADENetwork:
         if self.scale is not None:
             log_density -= np.log(self.scale).sum()
         return log_density
+
+
+def has_natural_order(network, member=None):
+    """Whether the canonical order of ``network`` is the order of the data."""
+    return bool(np.array_equal(network.orderings[0], np.arange(network.n_features)))

@@ -5,23 +5,28 @@ same ``random_state`` they return the same samples:
 
 1. ``rng = sklearn.utils.check_random_state(random_state)`` (for ``None``, a
    generator seeded from the operating system);
-2. with more than one mask member, ``rng.randint(2**31)`` seeds a second
-   generator, which draws the member of every row with ``randint(n_masks)``;
-3. chunk after chunk of rows, ``rng.random_sample((rows, D, R))`` draws the
-   uniforms, where ``[n, i, r]`` is random number r of the i-th dimension that
-   row n's member generates and R is the conditional's ``n_noise``, and the
-   member generator draws the chunk's members;
-4. the conditional's ``prepare_noise`` turns the uniforms into what its
+2. chunk after chunk of rows, ``rng.random_sample((rows, D * R))`` draws the
+   uniforms, where R is the conditional's ``n_noise``: read as (rows, D, R),
+   ``[n, i, r]`` is random number r of the i-th dimension that row n's member
+   generates. With more than one mask member, every row has one more uniform u
+   in front, and its member is ``floor(n_masks * u)``;
+3. the conditional's ``prepare_noise`` turns the uniforms into what its
    sampling rule reads (normal deviates for the Gaussian parts).
 
-Each generator draws its numbers one after the other, so the chunk size does
-not change the samples, and memory holds the output and one chunk.
+One generator draws all the numbers, row after row, so the chunk size does not
+change the samples, and memory holds the output and one chunk.
 """
 
 import numpy as np
 
 from ._chunks import row_chunks
-from ._random import make_rng
+from ._random import seeded_rng
+
+
+def sample_row_bytes(network):
+    """Scratch bytes a row of a chunk: its random numbers, draws and samples."""
+    row_uniforms = network.n_features * network.conditional.n_noise
+    return 8 * (row_uniforms + (network.n_masks > 1) + 3 * network.n_features)
 
 
 def sample_network(network, n_samples, random_state, sample_member):
@@ -41,29 +46,32 @@ def sample_network(network, n_samples, random_state, sample_member):
     -------
     X : ndarray of shape (n_samples, n_features), float64
     """
-    rng = make_rng(random_state)
-    member_rng = None
-    if network.n_masks > 1:
-        member_rng = np.random.RandomState(rng.randint(2**31))
+    rng = seeded_rng(random_state)
+    n_masks = network.n_masks
     n_features = network.n_features
     n_noise = network.conditional.n_noise
-    columns = network.orderings[0]
+    row_uniforms = n_features * n_noise + (n_masks > 1)
 
     X = np.empty((n_samples, n_features))
-    # Noise, samples and the sampler's scratch of one chunk stay in the budget.
-    row_bytes = 8 * n_features * (n_noise + 3)
-    for rows in row_chunks(n_samples, row_bytes):
+    for rows in row_chunks(n_samples, sample_row_bytes(network)):
         n_rows = rows.stop - rows.start
-        uniforms = rng.random_sample((n_rows, n_features, n_noise))
-        noise = network.conditional.prepare_noise(uniforms)
-        if member_rng is None:
-            members = np.zeros(n_rows, dtype=np.intp)
-        else:
-            members = member_rng.randint(network.n_masks, size=n_rows)
+        uniforms = rng.random_sample((n_rows, row_uniforms))
+        noise = network.conditional.prepare_noise(
+            uniforms[:, row_uniforms - n_features * n_noise :].reshape(
+                n_rows, n_features, n_noise
+            )
+        )
 
-        Zc = np.empty((n_rows, n_features), dtype=network.dtype)
-        for member in np.unique(members):
-            picked = np.flatnonzero(members == member)
-            Zc[picked] = sample_member(network, member, noise[picked])
-        X[rows][:, columns] = network.unstandardize(Zc)
+        if n_masks == 1:
+            Zc = sample_member(network, 0, noise)
+        else:
+            # u < 1, but n_masks * u may round up to n_masks.
+            members = np.minimum(
+                (uniforms[:, 0] * n_masks).astype(np.intp), n_masks - 1
+            )
+            Zc = np.empty((n_rows, n_features), dtype=network.dtype)
+            for member in np.unique(members):
+                picked = np.flatnonzero(members == member)
+                Zc[picked] = sample_member(network, member, noise[picked])
+        network.unstandardize(Zc, X[rows])
     return X

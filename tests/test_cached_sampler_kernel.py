@@ -2,7 +2,8 @@
 
 The reference builds dense masks from the degrees, runs full masked forward
 passes in float64, and samples naively (one full pass a dimension) with the same
-uniforms. Everything is in the kernel's sorted coordinates: input j has degree
+uniforms u, drawing 1 where u < sigmoid(logit); the kernel gets logit(u) and
+draws 1 where the logit exceeds it, the same rule. Everything is in the kernel's sorted coordinates: input j has degree
 j + 1 and hidden degrees are sorted.
 """
 
@@ -132,6 +133,7 @@ class Member:
         return x
 
     def sample(self, noise, params=True, **kwargs):
+        """The kernel's draws with uniforms ``noise``, which it reads as logits."""
         n_rows = noise.shape[0]
         out = np.empty((n_rows, self.n_dims), self.dtype)
         params_out = np.empty((n_rows, self.n_dims), self.dtype) if params else None
@@ -144,7 +146,7 @@ class Member:
             self.direct_weight,
             self.activation,
             BERNOULLI,
-            noise,
+            logit(noise),
             out,
             params_out,
             **kwargs,
@@ -166,6 +168,12 @@ def dense_masks(n_dims, degrees):
 
 def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
+
+
+def logit(u):
+    """The kernel's Bernoulli noise: x = 1 where the logit exceeds logit(u)."""
+    with np.errstate(divide="ignore"):
+        return np.log(u) - np.log1p(-u)
 
 
 def assert_draws_follow_their_conditionals(member, noise, x, params_out):

@@ -7,6 +7,7 @@ import sklearn
 from fastmade import MADEEstimator
 from fastmade._cached_sampling import sample_member_cached
 from fastmade._chunks import chunk_rows
+from fastmade._sampling import sample_row_bytes
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -108,7 +109,7 @@ def test_samples_do_not_depend_on_the_chunk_size():
     est = random_model(7)
     network = est._network
     with sklearn.config_context(working_memory=0.01):
-        step = chunk_rows(8 * network.n_features * 3)
+        step = chunk_rows(sample_row_bytes(network))
         across = est.sample(step + 1, random_state=3)
     whole = est.sample(step + 1, random_state=3)
     # The budget is small enough that the first call really ran in two chunks.
