@@ -77,20 +77,12 @@
 #endif
 
 /*
- * Activations. tanh(x) = (e^{2|x|} - 1) / (e^{2|x|} + 1) with the sign of x;
- * expm1 keeps small |x| accurate. The float versions, for float32 networks, are
+ * Activations (fm_tanh, in double, is in conditionals.h, whose Gaussian scales
+ * use it too). The float versions, for float32 networks, are
  * accurate to a few float ulp with half the polynomial: twice as many lanes a
  * vector, and a shorter dependency chain, which is what one-row sampling waits
  * on. The double versions are accurate to a few double ulp.
  */
-
-/* tanh to a few ulp; above |x| = 20 it is 1 in double. */
-static inline double fm_tanh(double x)
-{
-    double em1 = fm_expm1_nonneg(2.0 * fabs(fm_clamp_magnitude(x, 20.0)));
-
-    return copysign(em1 / (em1 + 2.0), x);
-}
 
 /* x with its magnitude clamped to bound >= 0 (see fm_clamp_magnitude). */
 static inline float fm_clamp_magnitudef(float x, float bound)

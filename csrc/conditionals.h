@@ -153,6 +153,17 @@ static inline double fm_sigmoid(double x)
 }
 
 /*
+ * tanh(x) = (e^{2|x|} - 1) / (e^{2|x|} + 1) with the sign of x, to a few ulp;
+ * expm1 keeps small |x| accurate. Above |x| = 20 it is 1 in double.
+ */
+static inline double fm_tanh(double x)
+{
+    double em1 = fm_expm1_nonneg(2.0 * fabs(fm_clamp_magnitude(x, 20.0)));
+
+    return copysign(em1 / (em1 + 2.0), x);
+}
+
+/*
  * The rules: parameter p of the row is theta[p * theta_stride], uniform q is
  * u[q]; the result is the draw.
  */
@@ -169,10 +180,13 @@ static inline double fm_draw_bernoulli(const double *theta, ptrdiff_t theta_stri
     return isgreater(theta[0], u[0]) ? 1.0 : 0.0;
 }
 
-/* Scale of a Gaussian from its raw output, within [e^-B, e^B]. */
+/*
+ * Scale of a Gaussian from its raw output, within [e^-B, e^B]. The inline exp
+ * and tanh (a few ulp from libm's) keep the row loops of the draw vectorised.
+ */
 static inline double fm_bounded_scale(double raw)
 {
-    return exp(FM_LOG_SCALE_BOUND * tanh(raw / FM_LOG_SCALE_BOUND));
+    return fm_exp(FM_LOG_SCALE_BOUND * fm_tanh(raw / FM_LOG_SCALE_BOUND));
 }
 
 /*
@@ -201,7 +215,7 @@ static inline double fm_draw_mixture(const double *theta, ptrdiff_t theta_stride
     for (c = 1; c < n; c++)
         top = fmax(top, theta[c * theta_stride]);
     for (c = 0; c < n; c++) {
-        weight[c] = exp(theta[c * theta_stride] - top);
+        weight[c] = fm_exp(theta[c * theta_stride] - top);
         total += weight[c];
     }
     for (c = 0; c < n; c++) {
