@@ -11,7 +11,8 @@ same ``random_state`` they return the same samples:
    generates. With more than one mask member, every row has one more uniform u
    in front, and its member is ``floor(n_masks * u)``;
 3. the conditional's ``prepare_noise`` turns the uniforms into what its
-   sampling rule reads (normal deviates for the Gaussian parts).
+   sampling rule reads: their logits for Bernoulli, normal deviates for the
+   Gaussian parts.
 
 One generator draws all the numbers, row after row, so the chunk size does not
 change the samples, and memory holds the output and one chunk.
