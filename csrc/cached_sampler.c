@@ -668,14 +668,14 @@ FM_VECTOR_CLONES static void FM_SUFFIX(fm_block_pull)(
  * Phase 2 of block [s, e) in push order, for a tile of one row: each new value
  * (a draw, an activation) is added to its targets in the block at once, reading
  * a contiguous run of a weight row; pulling would read weight columns, a cache
- * line a multiply-add.
+ * line a multiply-add. Step d draws x_d, pushes it, then activates the units of
+ * degree d + 1, layer by layer, and pushes them, so every target receives its
+ * sources in the canonical order.
  *
- * With one row the time goes into streaming the weights and into the chain draw
- * -> activation -> next output, each link some 60 cycles of exp and division.
- * So step d first completes output d + 1 (pass 0: pushing only into units of
- * degree d + 1 and into output d + 1) and only then pushes into the later
- * targets (pass 1). Every target still receives its sources in the canonical
- * order.
+ * With one row the time goes into the instructions around these short pushes,
+ * not into waiting on the chain from a draw to the next output (drawing with no
+ * dependence on the outputs was no faster), so each step is one pass over its
+ * targets.
  *
  * A zero input skips its pushes (adding 0 * w to a finite sum changes nothing
  * but the sign of a zero). Hidden units are pushed whatever their value: their
@@ -690,55 +690,47 @@ FM_VECTOR_CLONES static void FM_SUFFIX(fm_block_push)(
     const int D = plan->n_dims, L = plan->n_layers, P = plan->n_params;
     const int n_out = D * P, top = e < D ? e : D - 1;
     const int *cnt = plan->counts;
+    const int *first = cnt + (D + 1);
     const T *direct = model->direct_weight;
     T *outp = scratch + plan->offsets[L + 1];
-    int d, l, k, pass;
+    int d, l, k;
 
     for (d = s; d < e; d++) {
+        /* targets: units of degree d + 1 .. top, outputs d + 1 .. e - 1 */
+        const int c0 = (d + 1) * P, c1 = e * P;
+        T x;
+
         FM_SUFFIX(fm_draw_dim)(plan, 1, d, 0, 1, noise, scratch);
         if (d + 1 == D)
             continue;
+        x = scratch[d];
 
-        /* pass 0: targets of degree d + 1 and output d + 1, the next draw's
-           inputs; pass 1: targets of degree d + 2 .. top, outputs d + 2 .. e-1 */
-        for (pass = 0; pass < 2; pass++) {
-            /* target degrees (lo, hi], output columns [c0, c1) */
-            const int lo = pass == 0 ? d : d + 1, hi = pass == 0 ? d + 1 : top;
-            const int c0 = (lo + 1) * P, c1 = (hi + 1 < e ? hi + 1 : e) * P;
-            const int *first = cnt + (D + 1);
-            const T x = scratch[d];
-
-            if (hi > lo && x != 0)
-                FM_SUFFIX(fm_axpy)(first[hi] - first[lo], x,
-                                   model->weights[0] + (ptrdiff_t)d * plan->widths[0] +
-                                       first[lo],
-                                   scratch + plan->offsets[1] + first[lo]);
-            if (direct != NULL && c1 > c0 && x != 0)
+        if (x != 0) {
+            FM_SUFFIX(fm_axpy)(first[top] - first[d], x,
+                               model->weights[0] + (ptrdiff_t)d * plan->widths[0] +
+                                   first[d],
+                               scratch + plan->offsets[1] + first[d]);
+            if (direct != NULL)
                 FM_SUFFIX(fm_axpy)(c1 - c0, x, direct + (ptrdiff_t)d * n_out + c0,
                                    outp + c0);
-            for (l = 1; l <= L; l++) {
-                const int *here = cnt + (ptrdiff_t)l * (D + 1);
-                const int *next = cnt + (ptrdiff_t)(l + 1) * (D + 1);
-                T *h = scratch + plan->offsets[l];
+        }
+        for (l = 1; l <= L; l++) {
+            const int *here = cnt + (ptrdiff_t)l * (D + 1);
+            const int *next = cnt + (ptrdiff_t)(l + 1) * (D + 1);
+            T *h = scratch + plan->offsets[l];
 
-                if (pass == 0)
-                    FM_SUFFIX(fm_activate_rows)(plan->activation,
-                                                here[d + 1] - here[d], h + here[d]);
-                for (k = here[d]; k < here[d + 1]; k++) {
-                    if (l == L) {
-                        if (c1 > c0)
-                            FM_SUFFIX(fm_axpy)(c1 - c0, h[k],
-                                               model->out_weight +
-                                                   (ptrdiff_t)k * n_out + c0,
-                                               outp + c0);
-                    } else if (hi > lo) {
-                        FM_SUFFIX(fm_axpy)(next[hi] - next[lo], h[k],
-                                           model->weights[l] +
-                                               (ptrdiff_t)k * plan->widths[l] +
-                                               next[lo],
-                                           scratch + plan->offsets[l + 1] + next[lo]);
-                    }
-                }
+            FM_SUFFIX(fm_activate_rows)(plan->activation, here[d + 1] - here[d],
+                                        h + here[d]);
+            for (k = here[d]; k < here[d + 1]; k++) {
+                if (l == L)
+                    FM_SUFFIX(fm_axpy)(c1 - c0, h[k],
+                                       model->out_weight + (ptrdiff_t)k * n_out + c0,
+                                       outp + c0);
+                else
+                    FM_SUFFIX(fm_axpy)(next[top] - next[d], h[k],
+                                       model->weights[l] +
+                                           (ptrdiff_t)k * plan->widths[l] + next[d],
+                                       scratch + plan->offsets[l + 1] + next[d]);
             }
         }
     }
