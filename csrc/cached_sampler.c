@@ -677,11 +677,11 @@ FM_VECTOR_CLONES static void FM_SUFFIX(fm_block_pull)(
  * dependence on the outputs was no faster), so each step is one pass over its
  * targets.
  *
- * A zero input skips its pushes (adding 0 * w to a finite sum changes nothing
- * but the sign of a zero). Hidden units are pushed whatever their value: their
- * pushes inside the block are short, and a branch on a random zero would cost
- * more than the multiply-adds it saves (measured on rows that differ from call
- * to call; the long pushes past the block skip zeros without a branch).
+ * Zero sources are pushed like any other (adding 0 * w to a finite sum changes
+ * nothing but the sign of a zero): the pushes inside the block are short, and a
+ * branch on a random zero costs more than the multiply-adds it saves (measured
+ * on rows that differ from call to call). The long pushes past the block skip
+ * zeros, without a branch.
  */
 FM_VECTOR_CLONES static void FM_SUFFIX(fm_block_push)(
     const fm_plan *plan, const FM_MODEL *model, int s, int e, const double *noise,
@@ -705,15 +705,13 @@ FM_VECTOR_CLONES static void FM_SUFFIX(fm_block_push)(
             continue;
         x = scratch[d];
 
-        if (x != 0) {
-            FM_SUFFIX(fm_axpy)(first[top] - first[d], x,
-                               model->weights[0] + (ptrdiff_t)d * plan->widths[0] +
-                                   first[d],
-                               scratch + plan->offsets[1] + first[d]);
-            if (direct != NULL)
-                FM_SUFFIX(fm_axpy)(c1 - c0, x, direct + (ptrdiff_t)d * n_out + c0,
-                                   outp + c0);
-        }
+        FM_SUFFIX(fm_axpy)(first[top] - first[d], x,
+                           model->weights[0] + (ptrdiff_t)d * plan->widths[0] +
+                               first[d],
+                           scratch + plan->offsets[1] + first[d]);
+        if (direct != NULL)
+            FM_SUFFIX(fm_axpy)(c1 - c0, x, direct + (ptrdiff_t)d * n_out + c0,
+                               outp + c0);
         for (l = 1; l <= L; l++) {
             const int *here = cnt + (ptrdiff_t)l * (D + 1);
             const int *next = cnt + (ptrdiff_t)(l + 1) * (D + 1);
