@@ -22,6 +22,7 @@ from ._masks import (
     draw_orderings,
     warn_if_lost,
 )
+from ._cached_sampler import MAX_COMPONENTS
 from ._cached_sampling import sample_member_cached
 from ._naive_sampler import sample_member_naive
 from ._network import ACTIVATIONS, init_params
@@ -82,7 +83,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         internally. ``"auto"`` picks Bernoulli when every value is 0 or 1 and
         Gaussian otherwise; ``distribution_`` says which.
     n_components : int, default=3
-        Components of each conditional when ``distribution="mixture"``.
+        Components of each conditional when ``distribution="mixture"``, at most
+        16 (the sampling kernel keeps a row's component weights on the stack).
     n_masks : int, default=1
         Number of mask members. With more than one, training cycles through
         the members over minibatches and the density is the mean of the
@@ -99,7 +101,8 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         Print one line per epoch: training NLL, validation NLL, seconds.
     warm_start : bool, default=False
         Continue from the previous fit's weights and masks when the data and
-        architecture match.
+        architecture match; ``n_iter_``, ``loss_curve_`` and
+        ``validation_scores_`` then count the epochs of both fits.
     masked_product : {"staircase", "dense"}, default="staircase"
         How training and scoring multiply by the masked weights: the compiled
         staircase kernel, which skips the zero half of every mask, or dense
@@ -191,7 +194,7 @@ class MADEEstimator(DensityMixin, BaseEstimator):
         "ordering": [StrOptions(set(ORDERINGS)), "array-like"],
         "hidden_degrees": [StrOptions(set(DEGREE_SCHEMES))],
         "distribution": [StrOptions({"auto", *DISTRIBUTIONS})],
-        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_components": [Interval(numbers.Integral, 1, MAX_COMPONENTS, closed="both")],
         "n_masks": [Interval(numbers.Integral, 1, None, closed="left")],
         "direct_connections": ["boolean"],
         "dtype": [StrOptions({"float32", "float64"})],
@@ -449,6 +452,15 @@ class MADEEstimator(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
             )
 
+        if reuse:
+            # A continued fit extends the record, as scikit-learn's MLP does.
+            history.n_iter += self.n_iter_
+            history.loss_curve = [*self.loss_curve_, *history.loss_curve]
+            if self.early_stopping and self.validation_scores_ is not None:
+                history.validation_scores = [
+                    *self.validation_scores_,
+                    *history.validation_scores,
+                ]
         self._set_fitted(network, history, n_features, feature_names, architecture)
         return self
 

@@ -7,8 +7,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 # One generator per thread that calls can reseed: building a RandomState from an
-# int spends about 0.1 ms hashing OS entropy it then throws away, as long as a
-# whole one-row draw. Only call-scoped users may take it (see seeded_rng).
+# int spends about 0.1 ms hashing OS entropy it then throws away, longer than a
+# whole one-row draw. seeded_rng lends it to one block at a time.
 _local = threading.local()
 
 
@@ -23,18 +23,34 @@ def make_rng(random_state):
     return check_random_state(random_state)
 
 
-def seeded_rng(random_state):
-    """:func:`make_rng` for callers that drop the generator before they return.
+class seeded_rng:
+    """:func:`make_rng` for one ``with`` block, faster for integer seeds.
 
     An integer seed reseeds this thread's reusable generator, which then draws
-    exactly what ``RandomState(seed)`` would. The caller must not keep it, nor
-    call anything that draws from it in between, since the next integer seed on
-    this thread starts it over.
+    exactly what ``RandomState(seed)`` would, and lends it to the block. Should
+    the block be entered again before it ends (code run by a profiler, a signal
+    handler or a garbage-collection callback may sample too), the inner block
+    gets a new generator, so the outer one's numbers stay as they were.
     """
-    if isinstance(random_state, numbers.Integral):
-        rng = getattr(_local, "rng", None)
-        if rng is None:
-            rng = _local.rng = np.random.RandomState(0)
-        rng.seed(random_state)
-        return rng
-    return make_rng(random_state)
+
+    __slots__ = ("random_state", "lent")
+
+    def __init__(self, random_state):
+        self.random_state = random_state
+        self.lent = False
+
+    def __enter__(self):
+        if isinstance(self.random_state, numbers.Integral) and not getattr(
+            _local, "lent", False
+        ):
+            rng = getattr(_local, "rng", None)
+            if rng is None:
+                rng = _local.rng = np.random.RandomState(0)
+            rng.seed(self.random_state)
+            _local.lent = self.lent = True
+            return rng
+        return make_rng(self.random_state)
+
+    def __exit__(self, *exc_info):
+        if self.lent:
+            _local.lent = self.lent = False

@@ -15,7 +15,12 @@ same ``random_state`` they return the same samples:
    Gaussian parts.
 
 One generator draws all the numbers, row after row, so the chunk size does not
-change the samples, and memory holds the output and one chunk.
+change the random numbers, and memory holds the output and one chunk. It may
+change the samples by rounding: a member's rows meet the kernel in batches
+whose size follows the chunks, and the kernel's products may round a row
+differently in batches of other sizes (see ``_cached_sampler.sample_member``),
+which moves a real value by an ulp or so, and flips a 0/1 draw only when its
+random number lies within rounding of its threshold.
 """
 
 import numpy as np
@@ -47,32 +52,32 @@ def sample_network(network, n_samples, random_state, sample_member):
     -------
     X : ndarray of shape (n_samples, n_features), float64
     """
-    rng = seeded_rng(random_state)
     n_masks = network.n_masks
     n_features = network.n_features
     n_noise = network.conditional.n_noise
     row_uniforms = n_features * n_noise + (n_masks > 1)
 
     X = np.empty((n_samples, n_features))
-    for rows in row_chunks(n_samples, sample_row_bytes(network)):
-        n_rows = rows.stop - rows.start
-        uniforms = rng.random_sample((n_rows, row_uniforms))
-        noise = network.conditional.prepare_noise(
-            uniforms[:, row_uniforms - n_features * n_noise :].reshape(
-                n_rows, n_features, n_noise
+    with seeded_rng(random_state) as rng:
+        for rows in row_chunks(n_samples, sample_row_bytes(network)):
+            n_rows = rows.stop - rows.start
+            uniforms = rng.random_sample((n_rows, row_uniforms))
+            noise = network.conditional.prepare_noise(
+                uniforms[:, row_uniforms - n_features * n_noise :].reshape(
+                    n_rows, n_features, n_noise
+                )
             )
-        )
 
-        if n_masks == 1:
-            Zc = sample_member(network, 0, noise)
-        else:
-            # u < 1, but n_masks * u may round up to n_masks.
-            members = np.minimum(
-                (uniforms[:, 0] * n_masks).astype(np.intp), n_masks - 1
-            )
-            Zc = np.empty((n_rows, n_features), dtype=network.dtype)
-            for member in np.unique(members):
-                picked = np.flatnonzero(members == member)
-                Zc[picked] = sample_member(network, member, noise[picked])
-        network.unstandardize(Zc, X[rows])
+            if n_masks == 1:
+                Zc = sample_member(network, 0, noise)
+            else:
+                # u < 1, but n_masks * u may round up to n_masks.
+                members = np.minimum(
+                    (uniforms[:, 0] * n_masks).astype(np.intp), n_masks - 1
+                )
+                Zc = np.empty((n_rows, n_features), dtype=network.dtype)
+                for member in np.unique(members):
+                    picked = np.flatnonzero(members == member)
+                    Zc[picked] = sample_member(network, member, noise[picked])
+            network.unstandardize(Zc, X[rows])
     return X

@@ -201,3 +201,15 @@ def test_huge_training_values_do_not_overflow_the_standardisation():
     assert np.all(np.isfinite(est._network.scale))
     assert np.all(np.isfinite(est.score_samples(X)))
     assert np.all(np.isfinite(est.sample(5, random_state=0, method="naive")))
+
+
+def test_the_most_components_the_sampler_holds_fit_and_sample():
+    X = np.random.RandomState(0).normal(size=(200, 3))
+    params = dict(hidden_layer_sizes=(8,), distribution="mixture", max_iter=2)
+    est = MADEEstimator(n_components=16, random_state=0, **params).fit(X)
+    cached = est.sample(50, random_state=1)
+    naive = est.sample(50, random_state=1, method="naive")
+    np.testing.assert_allclose(cached, naive, rtol=1e-4, atol=1e-4)
+
+    with pytest.raises(ValueError, match=r"n_components.*range \[1, 16\]"):
+        MADEEstimator(n_components=17, **params).fit(X)

@@ -108,12 +108,34 @@ def test_random_numbers_follow_the_documented_layout():
 
 
 def test_an_integer_seed_draws_what_a_new_random_state_draws():
-    first = seeded_rng(7).random_sample(5)
-    seeded_rng(123).random_sample(3)
+    with seeded_rng(7) as rng:
+        first = rng.random_sample(5)
+    with seeded_rng(123) as rng:
+        rng.random_sample(3)
+    with seeded_rng(7) as rng:
+        again = rng.random_sample(5)
     np.testing.assert_array_equal(first, np.random.RandomState(7).random_sample(5))
-    np.testing.assert_array_equal(seeded_rng(7).random_sample(5), first)
+    np.testing.assert_array_equal(again, first)
     with pytest.raises(ValueError, match="Seed must be between"):
-        seeded_rng(-1)
+        with seeded_rng(-1):
+            pass
+
+
+def test_a_nested_integer_seed_leaves_the_outer_draws_alone():
+    # Code that runs inside a draw (a profiler hook, say) may sample too.
+    with seeded_rng(5) as outer:
+        head = outer.random_sample(3)
+        with seeded_rng(7) as inner:
+            np.testing.assert_array_equal(
+                inner.random_sample(4), np.random.RandomState(7).random_sample(4)
+            )
+        tail = outer.random_sample(3)
+    expected = np.random.RandomState(5).random_sample(6)
+    np.testing.assert_array_equal(np.concatenate([head, tail]), expected)
+
+    # The reusable generator is free again afterwards.
+    with seeded_rng(9) as rng:
+        assert rng is outer
 
 
 def test_threads_sampling_with_integer_seeds_do_not_disturb_each_other():
@@ -172,6 +194,23 @@ def test_warm_start_continues_from_the_previous_weights():
 
     np.testing.assert_array_equal(est.ordering_, ordering)
     assert est.score(X) > first
+
+
+def test_warm_start_extends_the_training_record():
+    X = correlated_binary(200, 5, seed=4)
+    est = MADEEstimator(
+        hidden_layer_sizes=(12,), max_iter=5, n_iter_no_change=50, random_state=0
+    ).fit(X)
+    curve, scores = list(est.loss_curve_), list(est.validation_scores_)
+    est.set_params(warm_start=True, max_iter=3).fit(X)
+
+    assert est.n_iter_ == 8
+    assert est.loss_curve_[:5] == curve and len(est.loss_curve_) == 8
+    assert est.validation_scores_[:5] == scores and len(est.validation_scores_) == 8
+
+    # A cold refit starts the record again.
+    est.set_params(warm_start=False).fit(X)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
 
 
 def test_coefs_are_reported_in_feature_order():
