@@ -9,12 +9,13 @@ Usage::
 dimension), cached sampling (the compiled kernel) and one ``score_samples`` call
 on the same number of rows, all float32 in one process, as medians of
 ``--repeats`` runs. A run of a short call repeats it for at least 50 ms and
-takes the mean; cached sampling draws with a new seed at every call. Where naive sampling would take longer than ``--budget``
-seconds a run, its time is measured over the first passes and scaled to all D
-passes (every pass is one full forward of the same rows, so the passes cost the
-same); such entries are marked ``*``. If PyTorch is installed, a PyTorch CPU
-MADE of the same shape is sampled the way public implementations do it (D full
-passes), with the same thread count.
+takes the mean; cached sampling draws with a new seed at every call. Where
+naive sampling would take longer than ``--budget`` seconds a run, its time is
+measured over the first passes and scaled to all D passes (every pass is one
+full forward of the same rows, so the passes cost the same); such entries are
+marked ``*``. If PyTorch is installed, a PyTorch CPU MADE of the same shape is
+sampled the way public implementations do it (D full passes), with the same
+thread count.
 
 ``products`` times the masked products: one forward pass of a batch and one
 training epoch (at least 20000 rows) with dense products (weights times masks)

@@ -796,9 +796,9 @@ FM_VECTOR_CLONES static void FM_SUFFIX(fm_sample_row)(
                                             direct + (ptrdiff_t)(g - 1) * n_out + c0,
                                             len, outp + c0);
                 for (k = last[g - 1]; k < last[g]; k++)
-                    FM_SUFFIX(fm_queue_add)(&q, top_layer[k],
-                                            model->out_weight + (ptrdiff_t)k * n_out + c0,
-                                            len, outp + c0);
+                    FM_SUFFIX(fm_queue_add)(
+                        &q, top_layer[k], model->out_weight + (ptrdiff_t)k * n_out + c0,
+                        len, outp + c0);
             }
             FM_SUFFIX(fm_queue_flush)(&q, len, outp + c0);
         }

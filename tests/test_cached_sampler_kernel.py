@@ -3,8 +3,8 @@
 The reference builds dense masks from the degrees, runs full masked forward
 passes in float64, and samples naively (one full pass a dimension) with the same
 uniforms u, drawing 1 where u < sigmoid(logit); the kernel gets logit(u) and
-draws 1 where the logit exceeds it, the same rule. Everything is in the kernel's sorted coordinates: input j has degree
-j + 1 and hidden degrees are sorted.
+draws 1 where the logit exceeds it, the same rule. Everything is in the kernel's
+sorted coordinates: input j has degree j + 1 and hidden degrees are sorted.
 """
 
 import zlib
