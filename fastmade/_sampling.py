@@ -29,10 +29,14 @@ from ._chunks import row_chunks
 from ._random import seeded_rng
 
 
+def row_uniforms(network):
+    """Uniforms a row draws: D * R, plus one that picks its member if K > 1."""
+    return network.n_features * network.conditional.n_noise + (network.n_masks > 1)
+
+
 def sample_row_bytes(network):
     """Scratch bytes a row of a chunk: its random numbers, draws and samples."""
-    row_uniforms = network.n_features * network.conditional.n_noise
-    return 8 * (row_uniforms + (network.n_masks > 1) + 3 * network.n_features)
+    return 8 * (row_uniforms(network) + 3 * network.n_features)
 
 
 def sample_network(network, n_samples, random_state, sample_member):
@@ -55,15 +59,15 @@ def sample_network(network, n_samples, random_state, sample_member):
     n_masks = network.n_masks
     n_features = network.n_features
     n_noise = network.conditional.n_noise
-    row_uniforms = n_features * n_noise + (n_masks > 1)
+    n_uniforms = row_uniforms(network)
 
     X = np.empty((n_samples, n_features))
     with seeded_rng(random_state) as rng:
         for rows in row_chunks(n_samples, sample_row_bytes(network)):
             n_rows = rows.stop - rows.start
-            uniforms = rng.random_sample((n_rows, row_uniforms))
+            uniforms = rng.random_sample((n_rows, n_uniforms))
             noise = network.conditional.prepare_noise(
-                uniforms[:, row_uniforms - n_features * n_noise :].reshape(
+                uniforms[:, n_uniforms - n_features * n_noise :].reshape(
                     n_rows, n_features, n_noise
                 )
             )
